@@ -1,0 +1,225 @@
+// Rolling block matcher of http-crcsync v=1 (PROTOCOL.md §4), incremental
+// across input chunks. One matcher per WebAssembly instance: the input
+// buffer, rolling state and lookup table are module globals.
+
+import { TABLES, crcByte, crcUpdate, ensureTables, fillRemovalTable } from "./crc64";
+
+export const MAX_BLOCKS: i32 = 256;
+
+/** The client's block hashes, n u64 little-endian, written here by the host. */
+export const HASH_INPUT: usize = memory.data(MAX_BLOCKS * 8, 16);
+
+// Open-addressing table of the normal blocks' hashes: 1024 slots for at most
+// 256 keys keeps most misses at one probe. Value = block index + 1 (0 = empty)
+// because 0 is a valid CRC (a block of zero bytes).
+const SLOT_BITS: u64 = 10;
+const SLOT_COUNT: usize = 1 << 10;
+const SLOT_KEYS: usize = memory.data(1024 * 8, 16);
+const SLOT_VALUES: usize = memory.data(1024 * 4, 16);
+
+const REMOVE_NORMAL: usize = memory.data(256 * 8, 16);
+const REMOVE_TAIL: usize = memory.data(256 * 8, 16);
+
+let blockCount: i32 = 0;
+let blockSize: usize = 0;
+let tailSize: usize = 0;
+let hasTail: bool = false;
+let tailHash: u64 = 0;
+
+// Rolling state: CRCs of the normal and tail windows, and how many bytes have
+// been scanned since the end of the last match (capped at tailSize + 1).
+let crcNormal: u64 = 0;
+let crcTail: u64 = 0;
+let sinceMatch: usize = 0;
+let lastMatch: i32 = -1;
+
+// Input buffer [bufferStart, bufferStart + bufferCapacity): bytes before
+// scanPos are scanned; the last min(sinceMatch, tailSize) of them are kept
+// because the windows still reach back into them.
+let bufferStart: usize = 0;
+let bufferCapacity: usize = 0;
+let bufferLength: usize = 0;
+let scanPos: usize = 0;
+
+// @ts-ignore: decorator
+@inline function slotOf(hash: u64): usize {
+  return <usize>((hash * 0x9E3779B97F4A7C15) >> (64 - SLOT_BITS));
+}
+
+/** Block index + 1 of the highest normal block with this hash, or 0. */
+// @ts-ignore: decorator
+@inline function lookup(hash: u64): i32 {
+  let slot = slotOf(hash);
+  while (true) {
+    const value = load<i32>(SLOT_VALUES + (slot << 2));
+    if (value == 0 || load<u64>(SLOT_KEYS + (slot << 3)) == hash) return value;
+    slot = (slot + 1) & (SLOT_COUNT - 1);
+  }
+  return 0;
+}
+
+function insert(hash: u64, index: i32): void {
+  let slot = slotOf(hash);
+  while (true) {
+    const value = load<i32>(SLOT_VALUES + (slot << 2));
+    if (value == 0 || load<u64>(SLOT_KEYS + (slot << 3)) == hash) {
+      // Blocks are inserted in increasing order: the highest index wins (§4).
+      store<u64>(SLOT_KEYS + (slot << 3), hash);
+      store<i32>(SLOT_VALUES + (slot << 2), index + 1);
+      return;
+    }
+    slot = (slot + 1) & (SLOT_COUNT - 1);
+  }
+}
+
+/**
+ * Starts a new match over n hashes (already in HASH_INPUT) of a body of
+ * fileSize bytes. Returns 0, or -1 when n or fileSize are unusable.
+ */
+export function matcherReset(n: i32, fileSize: f64): i32 {
+  if (n < 1 || n > MAX_BLOCKS || fileSize < <f64>n || fileSize > 4294967295.0) return -1;
+  ensureTables();
+  const size = <usize>fileSize;
+  blockCount = n;
+  blockSize = size / <usize>n;
+  tailSize = blockSize + size % <usize>n;
+  hasTail = tailSize != blockSize;
+  tailHash = load<u64>(HASH_INPUT + (<usize>(n - 1) << 3));
+  memory.fill(SLOT_VALUES, 0, SLOT_COUNT * 4);
+  const normalBlocks = hasTail ? n - 1 : n;
+  for (let i = 0; i < normalBlocks; i++) insert(load<u64>(HASH_INPUT + (<usize>i << 3)), i);
+  fillRemovalTable(REMOVE_NORMAL, blockSize);
+  if (hasTail) fillRemovalTable(REMOVE_TAIL, tailSize);
+  crcNormal = 0;
+  crcTail = 0;
+  sinceMatch = 0;
+  lastMatch = -1;
+  bufferStart = (__heap_base + 15) & ~<usize>15;
+  bufferCapacity = (<usize>memory.size() << 16) - bufferStart;
+  bufferLength = 0;
+  scanPos = 0;
+  return 0;
+}
+
+/**
+ * Makes room for `length` more input bytes and returns where the host must
+ * write them. May grow memory: the host re-reads memory.buffer afterwards.
+ * Returns 0 when memory cannot grow.
+ */
+export function reserveInput(length: usize): usize {
+  if (bufferLength + length > bufferCapacity) {
+    const keep = min(sinceMatch, tailSize);
+    memory.copy(bufferStart, bufferStart + scanPos - keep, keep);
+    bufferLength = keep;
+    scanPos = keep;
+    const needed = keep + length;
+    if (needed > bufferCapacity) {
+      // Twice what is needed, so compaction copies each byte O(1) times.
+      const wantedBytes = bufferStart + needed * 2;
+      const wantedPages = <i32>((wantedBytes + 0xFFFF) >> 16);
+      if (memory.grow(wantedPages - memory.size()) < 0) return 0;
+      bufferCapacity = (<usize>memory.size() << 16) - bufferStart;
+    }
+  }
+  const at = bufferStart + bufferLength;
+  bufferLength += length;
+  return at;
+}
+
+/**
+ * Scans the reserved input up to the first match or the end. Returns how many
+ * bytes this call consumed; matchedBlock() then says which block ended there
+ * (-1: no match, all input consumed).
+ */
+export function scan(): usize {
+  const blockLength = blockSize;
+  const tailLength = tailSize;
+  const checkTail = hasTail;
+  const tailValue = tailHash;
+  const end = bufferStart + bufferLength;
+  const begin = bufferStart + scanPos;
+  let p = begin;
+  let normal = crcNormal;
+  let tail = crcTail;
+  let count = sinceMatch;
+  let found: i32 = -1;
+  while (p < end) {
+    if (count == 0 && blockLength > 1 && <usize>(end - p) >= blockLength - 1) {
+      // After a match no window can end within the next bs-1 bytes: hash
+      // them 8 at a time instead of rolling byte by byte.
+      normal = crcUpdate(0, p, blockLength - 1);
+      tail = normal;
+      count = blockLength - 1;
+      p += blockLength - 1;
+      continue;
+    }
+    if (count > tailLength) {
+      // Steady state: both windows full; the hot loop of the no-match case.
+      while (p < end) {
+        const incoming = <u32>load<u8>(p);
+        normal = crcByte(normal, incoming) ^ load<u64>(REMOVE_NORMAL + (<usize>load<u8>(p - blockLength) << 3));
+        tail = crcByte(tail, incoming) ^ load<u64>(REMOVE_TAIL + (<usize>load<u8>(p - tailLength) << 3));
+        p++;
+        const hit = lookup(normal);
+        if (hit) { found = hit - 1; break; }
+        if (checkTail && tail == tailValue) { found = blockCount - 1; break; }
+      }
+      break;
+    }
+    const incoming = <u32>load<u8>(p);
+    normal = crcByte(normal, incoming);
+    tail = crcByte(tail, incoming);
+    count++;
+    if (count > blockLength) normal ^= load<u64>(REMOVE_NORMAL + (<usize>load<u8>(p - blockLength) << 3));
+    if (count > tailLength) tail ^= load<u64>(REMOVE_TAIL + (<usize>load<u8>(p - tailLength) << 3));
+    p++;
+    if (count >= blockLength) {
+      const hit = lookup(normal);
+      if (hit) { found = hit - 1; break; }
+    }
+    if (checkTail && count >= tailLength && tail == tailValue) { found = blockCount - 1; break; }
+  }
+  if (found >= 0) {
+    normal = 0;
+    tail = 0;
+    count = 0;
+  }
+  crcNormal = normal;
+  crcTail = tail;
+  sinceMatch = count;
+  lastMatch = found;
+  scanPos = p - bufferStart;
+  return p - begin;
+}
+
+export function matchedBlock(): i32 {
+  return lastMatch;
+}
+
+export function matchedLength(): usize {
+  return lastMatch == blockCount - 1 ? tailSize : blockSize;
+}
+
+/** Writes the hashes of n blocks of the len bytes at ptr to out (n u64 LE); the last block takes the remainder. */
+export function blockHashes(ptr: usize, len: usize, n: i32, out: usize): void {
+  ensureTables();
+  const size = len / <usize>n;
+  for (let i = 0; i < n - 1; i++) {
+    store<u64>(out + (<usize>i << 3), crcUpdate(0, ptr + <usize>i * size, size));
+  }
+  const last = <usize>(n - 1) * size;
+  store<u64>(out + (<usize>(n - 1) << 3), crcUpdate(0, ptr + last, len - last));
+}
+
+/** Scratch space for hashing: returns a pointer to `length` writable bytes (grows memory). 0 on failure. */
+export function scratch(length: usize): usize {
+  const start = (__heap_base + 15) & ~<usize>15;
+  const wantedPages = <i32>((start + length + 0xFFFF) >> 16);
+  if (wantedPages > memory.size() && memory.grow(wantedPages - memory.size()) < 0) return 0;
+  return start;
+}
+
+export function crc64Update(crc: u64, ptr: usize, len: usize): u64 {
+  ensureTables();
+  return crcUpdate(crc, ptr, len);
+}

@@ -1,0 +1,41 @@
+// Builds everything from a clean checkout: the WASM core (AssemblyScript),
+// then the bundles (esbuild embeds the .wasm bytes with its binary loader).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const quiet = process.argv.includes('--quiet');
+
+function log(message) {
+  if (!quiet) console.log(`build: ${message}`);
+}
+
+export function buildWasm() {
+  mkdirSync(join(root, 'core-wasm/build'), { recursive: true });
+  execFileSync(process.execPath, [join(root, 'node_modules/assemblyscript/bin/asc.js'), 'core-wasm/assembly/index.ts',
+    '--config', 'core-wasm/asconfig.json', '--target', 'release'], { cwd: root, stdio: 'inherit' });
+  log('core-wasm/build/crcsync.wasm');
+}
+
+const nodeBundle = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  loader: { '.wasm': 'binary' },
+  logLevel: 'warning',
+};
+
+export async function buildNode() {
+  await esbuild.build({ ...nodeBundle, entryPoints: { cli: 'src/cli.ts' }, outdir: join(root, 'dist'),
+    banner: { js: '#!/usr/bin/env node' }, absWorkingDir: root });
+  await esbuild.build({ ...nodeBundle, entryPoints: { bench: 'scripts/bench.ts' }, outdir: join(root, 'dist'), absWorkingDir: root });
+  log('dist/cli.js, dist/bench.js');
+}
+
+buildWasm();
+await buildNode();

@@ -1,0 +1,170 @@
+// `crcsync` command line: the contract other crcsync peers test against
+// (../shared/tools/check-vectors.sh). Exit codes: 0 ok, 2 error, 3 "no
+// If-Block / pass through" (not an error: the normal response is served).
+
+import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { getDefaultEngine } from './core/embedded-core';
+import { pakoCompressor, fflateCompressor, CompressorFactory } from './protocol/deflaters';
+import { DeltaDecoder } from './protocol/delta-decoder';
+import { DeltaEncoder } from './protocol/delta-encoder';
+import { isCrcsyncError } from './protocol/errors';
+import { formatIfBlock, parseIfBlock, IfBlock } from './protocol/if-block';
+import { nodeSha1 } from './server/node-codecs';
+
+const EXIT_OK = 0;
+const EXIT_ERROR = 2;
+const EXIT_PASS_THROUGH = 3;
+
+const READ_CHUNK_BYTES = 64 * 1024;
+
+const USAGE: Record<string, string> = {
+  main: `usage: crcsync <command> [options]
+
+commands:
+  hashes OLD                      print the If-Block value a client holding OLD sends
+  encode NEW --if-block VALUE     write the delta body for NEW against VALUE to stdout
+  decode OLD DELTA                rebuild the body from OLD and DELTA, verified, to stdout
+
+Run 'crcsync <command> --help' for a command's options.
+Exit status: 0 ok, 2 error (message on stderr), 3 no If-Block / pass-through.`,
+  hashes: `usage: crcsync hashes OLD
+
+Prints the If-Block header value (http-crcsync v=1: 40 CRC-64 block hashes)
+for a client whose cached body is the file OLD, and exits 0. Prints nothing
+and exits 3 when no If-Block should be sent (OLD under 200 bytes or over 4 MiB).`,
+  encode: `usage: crcsync encode NEW --if-block VALUE [--deflater pako|fflate]
+
+Writes the crcsync delta body (B/Z/L sections + S digest) of the file NEW
+against the client's If-Block VALUE to stdout, and exits 0. Exits 3 and writes
+nothing when a server would pass the response through instead (If-Block
+invalid or unusable; the reason goes to stderr).
+
+  --deflater pako    zlib-identical Z sections, byte-exact with the reference (default)
+  --deflater fflate  faster, equally valid Z sections`,
+  decode: `usage: crcsync decode OLD DELTA [--max-bytes N]
+
+Rebuilds the body from the cached body OLD and the delta body DELTA, checks
+its SHA-1 and writes it to stdout, exit 0. On any error nothing is written to
+stdout, the reason goes to stderr and the exit status is 2.
+
+  --max-bytes N   refuse a rebuilt body larger than N bytes (default 32 MiB)`,
+};
+
+class UsageError extends Error {}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let at = 0;
+  while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
+}
+
+/** Calls onChunk for each piece of the file, then once with final = true. */
+function streamFile(path: string, onChunk: (chunk: Uint8Array, final: boolean) => void): void {
+  const fd = openSync(path, 'r');
+  try {
+    let chunk = new Uint8Array(READ_CHUNK_BYTES);
+    let length = readSync(fd, chunk, 0, chunk.length, null);
+    while (length > 0) {
+      const next = new Uint8Array(READ_CHUNK_BYTES);
+      const nextLength = readSync(fd, next, 0, next.length, null);
+      onChunk(chunk.subarray(0, length), nextLength === 0);
+      chunk = next;
+      length = nextLength;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function parse(command: string, argv: string[], options: Parameters<typeof parseArgs>[0]['options'], positionals: number) {
+  const parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+  if (parsed.values.help) {
+    process.stdout.write(`${USAGE[command]}\n`);
+    return null;
+  }
+  if (parsed.positionals.length !== positionals) throw new UsageError(`${command} takes ${positionals} file argument(s)`);
+  return parsed;
+}
+
+function runHashes(argv: string[]): number {
+  const parsed = parse('hashes', argv, {}, 1);
+  if (!parsed) return EXIT_OK;
+  const value = formatIfBlock(readFileSync(parsed.positionals[0]), getDefaultEngine());
+  if (value === null) return EXIT_PASS_THROUGH;
+  process.stdout.write(`${value}\n`);
+  return EXIT_OK;
+}
+
+function runEncode(argv: string[]): number {
+  const parsed = parse('encode', argv, { 'if-block': { type: 'string' }, deflater: { type: 'string', default: 'pako' } }, 1);
+  if (!parsed) return EXIT_OK;
+  const headerValue = parsed.values['if-block'];
+  if (typeof headerValue !== 'string') throw new UsageError('encode needs --if-block VALUE');
+  const compressors: Record<string, CompressorFactory> = { pako: pakoCompressor, fflate: fflateCompressor };
+  const compressor = compressors[String(parsed.values.deflater)];
+  if (!compressor) throw new UsageError(`unknown --deflater ${String(parsed.values.deflater)}`);
+  let ifBlock: IfBlock;
+  try {
+    ifBlock = parseIfBlock(headerValue);
+  } catch (error) {
+    if (!isCrcsyncError(error)) throw error;
+    process.stderr.write(`crcsync encode: not encoding (pass-through): ${error.message}\n`);
+    return EXIT_PASS_THROUGH;
+  }
+  const encoder = new DeltaEncoder(ifBlock, { engine: getDefaultEngine(), compressor, sha1: nodeSha1 }, (chunk) => writeAll(1, chunk));
+  let pushedFinal = false;
+  streamFile(parsed.positionals[0], (chunk, final) => {
+    encoder.push(chunk, final);
+    pushedFinal = final;
+  });
+  if (!pushedFinal) encoder.push(new Uint8Array(0), true);
+  return EXIT_OK;
+}
+
+function runDecode(argv: string[]): number {
+  const parsed = parse('decode', argv, { 'max-bytes': { type: 'string' } }, 2);
+  if (!parsed) return EXIT_OK;
+  const maxText = parsed.values['max-bytes'];
+  const maxRebuiltBytes = maxText === undefined ? undefined : Number(maxText);
+  if (maxRebuiltBytes !== undefined && !(Number.isInteger(maxRebuiltBytes) && maxRebuiltBytes >= 0)) {
+    throw new UsageError(`--max-bytes wants a whole number of bytes, got "${String(maxText)}"`);
+  }
+  const [oldPath, deltaPath] = parsed.positionals;
+  let verified: Uint8Array | null = null;
+  const decoder = new DeltaDecoder(readFileSync(oldPath), { maxRebuiltBytes, sha1: nodeSha1 }, (body) => {
+    verified = body;
+  });
+  let pushedFinal = false;
+  streamFile(deltaPath, (chunk, final) => {
+    decoder.push(chunk, final);
+    pushedFinal = final;
+  });
+  if (!pushedFinal) decoder.push(new Uint8Array(0), true);
+  if (!verified) throw new Error('decoder finished without a verified body');
+  writeAll(1, verified);
+  return EXIT_OK;
+}
+
+const COMMANDS: Record<string, (argv: string[]) => number> = { hashes: runHashes, encode: runEncode, decode: runDecode };
+
+export function main(argv: string[]): number {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${USAGE.main}\n`);
+    return command === undefined ? EXIT_ERROR : EXIT_OK;
+  }
+  const run = COMMANDS[command];
+  try {
+    if (!run) throw new UsageError(`unknown command "${command}"`);
+    return run(rest);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const hint = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? `\n${USAGE[command] ?? USAGE.main}` : '';
+    process.stderr.write(`crcsync ${command}: ${message}${hint}\n`);
+    return EXIT_ERROR;
+  }
+}
+
+if (require.main === module) {
+  process.exitCode = main(process.argv.slice(2));
+}

@@ -1,0 +1,98 @@
+// Typed wrapper over core-wasm (see core-wasm/README.md for the ABI). The
+// module is compiled once; each matcher gets its own instance because the
+// core keeps one streaming match per instance in module globals.
+
+import { BlockMatcher, CrcEngine, MatchListener, MAX_MATCH_BLOCKS } from './crc-engine';
+
+interface CoreExports {
+  memory: WebAssembly.Memory;
+  hashInput: WebAssembly.Global;
+  matcherReset(blockCount: number, fileSize: number): number;
+  reserveInput(length: number): number;
+  scan(): number;
+  matchedBlock(): number;
+  matchedLength(): number;
+  scratch(length: number): number;
+  blockHashes(ptr: number, length: number, blockCount: number, out: number): void;
+  crc64Update(crc: bigint, ptr: number, length: number): bigint;
+}
+
+/** Input is copied into WASM memory in slices of this size, so a huge chunk never needs a huge buffer. */
+const SLICE_BYTES = 256 * 1024;
+
+function instantiate(module: WebAssembly.Module): CoreExports {
+  return new WebAssembly.Instance(module, {}).exports as unknown as CoreExports;
+}
+
+function outOfMemory(): Error {
+  return new RangeError('crcsync WASM core: memory could not grow');
+}
+
+class WasmMatcher implements BlockMatcher {
+  private core: CoreExports | null;
+  private position = 0;
+
+  constructor(core: CoreExports, hashes: Uint8Array, fileSize: number) {
+    const blockCount = hashes.length >> 3;
+    new Uint8Array(core.memory.buffer, core.hashInput.value as number, hashes.length).set(hashes);
+    if (core.matcherReset(blockCount, fileSize) !== 0) {
+      throw new RangeError(`crcsync WASM core: unusable block layout (n=${blockCount}, fs=${fileSize})`);
+    }
+    this.core = core;
+  }
+
+  scan(chunk: Uint8Array, onMatch: MatchListener): void {
+    const core = this.core;
+    if (!core) throw new Error('crcsync WASM core: matcher used after dispose');
+    for (let offset = 0; offset < chunk.length; offset += SLICE_BYTES) {
+      const slice = chunk.subarray(offset, offset + SLICE_BYTES);
+      const at = core.reserveInput(slice.length);
+      if (at === 0) throw outOfMemory();
+      // memory.buffer is replaced when memory grows: take a fresh view each time.
+      new Uint8Array(core.memory.buffer, at, slice.length).set(slice);
+      let remaining = slice.length;
+      while (remaining > 0) {
+        const consumed = core.scan();
+        remaining -= consumed;
+        this.position += consumed;
+        const block = core.matchedBlock();
+        if (block >= 0) onMatch(this.position, block, core.matchedLength());
+      }
+    }
+  }
+
+  dispose(): void {
+    this.core = null;
+  }
+}
+
+export function createWasmEngine(module: WebAssembly.Module): CrcEngine {
+  const hashing = instantiate(module);
+  function copyIn(data: Uint8Array): number {
+    const at = hashing.scratch(data.length + 8 * MAX_MATCH_BLOCKS);
+    if (at === 0) throw outOfMemory();
+    new Uint8Array(hashing.memory.buffer, at, data.length).set(data);
+    return at;
+  }
+  return {
+    kind: 'wasm',
+    crc64(data: Uint8Array, crc = 0n): bigint {
+      const at = copyIn(data);
+      return BigInt.asUintN(64, hashing.crc64Update(crc, at, data.length));
+    },
+    blockHashes(body: Uint8Array, blockCount: number): Uint8Array {
+      const at = copyIn(body);
+      const out = at + body.length;
+      hashing.blockHashes(at, body.length, blockCount, out);
+      return new Uint8Array(hashing.memory.buffer, out, blockCount * 8).slice();
+    },
+    createMatcher(hashes: Uint8Array, fileSize: number): BlockMatcher {
+      return new WasmMatcher(instantiate(module), hashes, fileSize);
+    },
+  };
+}
+
+/** Compiles the core once; synchronous, for Node, workers and service workers. */
+export function compileCore(wasmBytes: Uint8Array): WebAssembly.Module {
+  return new WebAssembly.Module(wasmBytes);
+}

@@ -1,0 +1,252 @@
+// Streaming delta decoder (PROTOCOL.md §3, limits §5). Takes the delta in
+// chunks of any size and rebuilds the body against the cached base. No byte
+// is released before the S digest has verified the whole body: ondata fires
+// once, after the final chunk, with the verified body. Every malformed input
+// throws a CrcsyncError, and the decoder stays failed afterwards.
+
+import { Inflate } from 'pako';
+import { BlockLayout, blockLayout, blockRange } from './block-layout';
+import { CrcsyncError } from './errors';
+import { Sha1Factory, Sha1Hasher, nobleSha1 } from './sha1';
+import {
+  CLIENT_BLOCK_COUNT,
+  DEFAULT_MAX_REBUILT_BYTES,
+  SHA1_BYTES,
+  TAG_BLOCK,
+  TAG_DIGEST,
+  TAG_LITERAL,
+  TAG_ZLIB,
+} from './wire';
+
+export interface DeltaDecoderOptions {
+  /** Blocks the client hashed for its If-Block (40 on the wire). */
+  blockCount?: number;
+  /** Cap on the rebuilt body (default 32 MiB). */
+  maxRebuiltBytes?: number;
+  sha1?: Sha1Factory;
+}
+
+export type VerifiedBodyListener = (body: Uint8Array, final: true) => void;
+
+type DecoderState =
+  | 'tag' // expecting a section tag
+  | 'block' // expecting the 1-byte index after B
+  | 'zlib' // inside a Z section's zlib stream
+  | 'literal-length' // expecting the 4-byte length after L
+  | 'literal' // inside an L section's raw bytes
+  | 'digest' // expecting the 20 digest bytes after S
+  | 'done' // S verified; only the end of input may follow
+  | 'failed';
+
+/** pako's Inflate exposes these at run time; @types/pako leaves them out. */
+type StreamInflater = Inflate & { ended: boolean; strm: { next_in: number } };
+
+/** pako output buffer size: also how often the size cap is checked during inflation. */
+const INFLATE_CHUNK_BYTES = 64 * 1024;
+
+export class DeltaDecoder {
+  ondata: VerifiedBodyListener;
+
+  private readonly base: Uint8Array;
+  private readonly layout: BlockLayout;
+  private readonly maxRebuiltBytes: number;
+  private readonly hasher: Sha1Hasher;
+  private state: DecoderState = 'tag';
+  private failure: CrcsyncError | null = null;
+  private body: Uint8Array;
+  private bodyLength = 0;
+  private hashedLength = 0;
+  /** Delta bytes consumed so far, for error messages. */
+  private offset = 0;
+  private inflater: StreamInflater | null = null;
+  /** Partial fixed-size field (L length, S digest). */
+  private field = new Uint8Array(SHA1_BYTES);
+  private fieldLength = 0;
+  private literalRemaining = 0;
+  private result: Uint8Array | null = null;
+
+  constructor(base: Uint8Array, options: DeltaDecoderOptions = {}, ondata?: VerifiedBodyListener) {
+    const blockCount = options.blockCount ?? CLIENT_BLOCK_COUNT;
+    if (!Number.isInteger(blockCount) || blockCount < 1 || blockCount > 256 || base.length < blockCount) {
+      throw new CrcsyncError('BASE_UNUSABLE', `${base.length}-byte base for ${blockCount} blocks`);
+    }
+    this.base = base;
+    this.layout = blockLayout(base.length, blockCount);
+    this.maxRebuiltBytes = options.maxRebuiltBytes ?? DEFAULT_MAX_REBUILT_BYTES;
+    this.hasher = (options.sha1 ?? nobleSha1)();
+    this.body = new Uint8Array(Math.min(base.length + INFLATE_CHUNK_BYTES, this.maxRebuiltBytes));
+    this.ondata = ondata ?? (() => undefined);
+  }
+
+  /** The verified body once the final chunk was pushed, else null. */
+  get verifiedBody(): Uint8Array | null {
+    return this.result;
+  }
+
+  push(chunk: Uint8Array, final = false): void {
+    if (this.failure) throw this.failure;
+    if (this.result) throw new CrcsyncError('STREAM_STATE');
+    try {
+      this.consume(chunk);
+      this.hashBody();
+      if (final) this.finish();
+    } catch (error) {
+      this.fail(error);
+    }
+    if (this.result) this.ondata(this.result, true);
+  }
+
+  private fail(error: unknown): never {
+    this.state = 'failed';
+    this.inflater = null;
+    this.body = new Uint8Array(0);
+    this.failure =
+      error instanceof CrcsyncError ? error : new CrcsyncError('DELTA_ZLIB', error instanceof Error ? error.message : String(error));
+    throw this.failure;
+  }
+
+  private consume(chunk: Uint8Array): void {
+    let at = 0;
+    while (at < chunk.length) {
+      switch (this.state) {
+        case 'tag':
+          at = this.readTag(chunk, at);
+          break;
+        case 'block':
+          this.copyBlock(chunk[at]);
+          at++;
+          this.state = 'tag';
+          break;
+        case 'zlib':
+          at = this.inflate(chunk, at);
+          break;
+        case 'literal-length':
+          at = this.readField(chunk, at, 4);
+          if (this.fieldLength === 4) {
+            const length = ((this.field[0] << 24) | (this.field[1] << 16) | (this.field[2] << 8) | this.field[3]) >>> 0;
+            this.ensureRoom(length);
+            this.literalRemaining = length;
+            this.fieldLength = 0;
+            this.state = length ? 'literal' : 'tag';
+          }
+          break;
+        case 'literal': {
+          const take = Math.min(this.literalRemaining, chunk.length - at);
+          this.append(chunk.subarray(at, at + take));
+          this.literalRemaining -= take;
+          at += take;
+          if (this.literalRemaining === 0) this.state = 'tag';
+          break;
+        }
+        case 'digest':
+          at = this.readField(chunk, at, SHA1_BYTES);
+          if (this.fieldLength === SHA1_BYTES) this.verifyDigest();
+          break;
+        case 'done':
+          throw new CrcsyncError('DELTA_TRAILING_DATA', `${chunk.length - at} byte(s) at offset ${this.offset + at}`);
+        default:
+          throw new CrcsyncError('STREAM_STATE');
+      }
+    }
+    this.offset += chunk.length;
+  }
+
+  private readTag(chunk: Uint8Array, at: number): number {
+    const tag = chunk[at];
+    switch (tag) {
+      case TAG_BLOCK:
+        this.state = 'block';
+        break;
+      case TAG_ZLIB:
+        // windowBits 15 given explicitly: zlib wrapper only, no gzip auto-detection.
+        this.inflater = new Inflate({ windowBits: 15, chunkSize: INFLATE_CHUNK_BYTES }) as StreamInflater;
+        this.inflater.onData = (bytes: Uint8Array) => this.append(bytes);
+        this.state = 'zlib';
+        break;
+      case TAG_LITERAL:
+        this.state = 'literal-length';
+        this.fieldLength = 0;
+        break;
+      case TAG_DIGEST:
+        this.state = 'digest';
+        this.fieldLength = 0;
+        break;
+      default:
+        throw new CrcsyncError('DELTA_UNKNOWN_SECTION', `byte 0x${tag.toString(16).padStart(2, '0')} at offset ${this.offset + at}`);
+    }
+    return at + 1;
+  }
+
+  private copyBlock(index: number): void {
+    if (index >= this.layout.blockCount) {
+      throw new CrcsyncError('DELTA_BLOCK_OUT_OF_RANGE', `block ${index} of ${this.layout.blockCount}`);
+    }
+    const [start, end] = blockRange(this.layout, index);
+    this.append(this.base.subarray(start, end));
+  }
+
+  private inflate(chunk: Uint8Array, at: number): number {
+    const inflater = this.inflater!;
+    const input = chunk.subarray(at);
+    inflater.push(input, false);
+    if (inflater.err) {
+      throw new CrcsyncError('DELTA_ZLIB', `${inflater.msg || `zlib error ${inflater.err}`} (section ending before offset ${this.offset + chunk.length})`);
+    }
+    if (!inflater.ended) return chunk.length;
+    // pako leaves the bytes after the stream's Adler-32 unread: the next section starts there.
+    const consumed = inflater.strm.next_in;
+    this.inflater = null;
+    this.state = 'tag';
+    return at + consumed;
+  }
+
+  private readField(chunk: Uint8Array, at: number, size: number): number {
+    const take = Math.min(size - this.fieldLength, chunk.length - at);
+    this.field.set(chunk.subarray(at, at + take), this.fieldLength);
+    this.fieldLength += take;
+    return at + take;
+  }
+
+  private verifyDigest(): void {
+    this.hashBody();
+    const actual = this.hasher.digest();
+    for (let i = 0; i < SHA1_BYTES; i++) {
+      if (actual[i] !== this.field[i]) throw new CrcsyncError('DELTA_DIGEST_MISMATCH', `rebuilt ${this.bodyLength} bytes`);
+    }
+    this.state = 'done';
+  }
+
+  private finish(): void {
+    if (this.state === 'done') {
+      this.result = this.bodyLength === this.body.length ? this.body : this.body.slice(0, this.bodyLength);
+      this.body = new Uint8Array(0);
+      return;
+    }
+    if (this.state === 'tag') throw new CrcsyncError('DELTA_MISSING_DIGEST', `delta ended after ${this.offset} bytes`);
+    throw new CrcsyncError('DELTA_TRUNCATED', `delta ended inside a ${this.state} section after ${this.offset} bytes`);
+  }
+
+  private hashBody(): void {
+    if (this.state === 'failed' || this.hashedLength === this.bodyLength) return;
+    this.hasher.update(this.body.subarray(this.hashedLength, this.bodyLength));
+    this.hashedLength = this.bodyLength;
+  }
+
+  private ensureRoom(extra: number): void {
+    const needed = this.bodyLength + extra;
+    if (needed > this.maxRebuiltBytes) {
+      throw new CrcsyncError('DELTA_TOO_LARGE', `more than ${this.maxRebuiltBytes} bytes`);
+    }
+    if (needed > this.body.length) {
+      const grown = new Uint8Array(Math.min(Math.max(needed, this.body.length * 2), this.maxRebuiltBytes));
+      grown.set(this.body.subarray(0, this.bodyLength));
+      this.body = grown;
+    }
+  }
+
+  private append(bytes: Uint8Array): void {
+    this.ensureRoom(bytes.length);
+    this.body.set(bytes, this.bodyLength);
+    this.bodyLength += bytes.length;
+  }
+}

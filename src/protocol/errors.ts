@@ -1,0 +1,36 @@
+// One error type with stable codes (STYLE.md habit 2): src/ reports, adapters
+// decide the fallback (the extension refetches, the server passes through).
+
+export const ERROR_CODES = {
+  IF_BLOCK_TOO_LONG: 'If-Block header is longer than the 4 KiB limit (PROTOCOL.md §5)',
+  IF_BLOCK_MALFORMED: 'If-Block header is malformed (PROTOCOL.md §1)',
+  IF_BLOCK_VERSION: 'If-Block names a version other than v=1',
+  IF_BLOCK_FILE_SIZE: 'If-Block fs is missing, not a positive decimal or over the limit',
+  IF_BLOCK_HASHES: 'If-Block h is missing or does not hold 1..256 hashes, or more hashes than bytes',
+  DELTA_UNKNOWN_SECTION: 'delta has a byte that is not a section tag (B, Z, L, S)',
+  DELTA_BLOCK_OUT_OF_RANGE: 'delta references a block the cached body does not have',
+  DELTA_ZLIB: 'delta has a Z section that is not one valid zlib stream',
+  DELTA_TRUNCATED: 'delta ends in the middle of a section',
+  DELTA_MISSING_DIGEST: 'delta has no S (SHA-1) section at its end',
+  DELTA_TRAILING_DATA: 'delta has bytes after its S section',
+  DELTA_DIGEST_MISMATCH: 'rebuilt body does not match the SHA-1 digest of the delta',
+  DELTA_TOO_LARGE: 'rebuilt body would exceed the configured size cap',
+  BASE_UNUSABLE: 'cached body cannot serve as a delta base (size outside 200 bytes .. 4 MiB for 40 blocks)',
+  STREAM_STATE: 'push() called after the final chunk',
+} as const;
+
+export type CrcsyncErrorCode = keyof typeof ERROR_CODES;
+
+export class CrcsyncError extends Error {
+  readonly code: CrcsyncErrorCode;
+
+  constructor(code: CrcsyncErrorCode, detail?: string) {
+    super(detail ? `${ERROR_CODES[code]}: ${detail}` : ERROR_CODES[code]);
+    this.name = 'CrcsyncError';
+    this.code = code;
+  }
+}
+
+export function isCrcsyncError(error: unknown): error is CrcsyncError {
+  return error instanceof CrcsyncError;
+}

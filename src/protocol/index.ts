@@ -1,0 +1,17 @@
+// The protocol library: pure (no node:, no browser APIs), for every adapter.
+export { CrcsyncError, ERROR_CODES, isCrcsyncError } from './errors';
+export type { CrcsyncErrorCode } from './errors';
+export * from './wire';
+export { blockLayout, blockRange } from './block-layout';
+export type { BlockLayout } from './block-layout';
+export { canSendIfBlock, formatIfBlock, formatIfBlockFromHashes, parseIfBlock } from './if-block';
+export type { IfBlock } from './if-block';
+export { decodeBase64Lenient, encodeBase64Unpadded } from './base64';
+export { nobleSha1 } from './sha1';
+export type { Sha1Factory, Sha1Hasher } from './sha1';
+export { fflateCompressor, pakoCompressor } from './deflaters';
+export type { CompressorFactory, LiteralCompressor } from './deflaters';
+export { DeltaEncoder } from './delta-encoder';
+export type { DeltaEncoderOptions, DeltaListener } from './delta-encoder';
+export { DeltaDecoder } from './delta-decoder';
+export type { DeltaDecoderOptions, VerifiedBodyListener } from './delta-decoder';
