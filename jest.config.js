@@ -4,7 +4,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    '^.+\\.ts$': ['ts-jest', { isolatedModules: true }],
+    '^.+\\.ts$': 'ts-jest',
     '^.+\\.wasm$': '<rootDir>/test/jest/wasm-transform.cjs',
   },
   moduleFileExtensions: ['ts', 'js', 'json', 'wasm', 'cjs'],

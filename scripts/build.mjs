@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { buildExtension } from './build-extension.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quiet = process.argv.includes('--quiet');
@@ -30,12 +31,19 @@ const nodeBundle = {
   logLevel: 'warning',
 };
 
+/** Node programs: dist/<name>.js from each entry. */
+const NODE_ENTRIES = {
+  cli: 'src/cli.ts',
+  bench: 'scripts/bench.ts',
+  'bench-server': 'scripts/bench-server.ts',
+};
+
 export async function buildNode() {
-  await esbuild.build({ ...nodeBundle, entryPoints: { cli: 'src/cli.ts' }, outdir: join(root, 'dist'),
+  await esbuild.build({ ...nodeBundle, entryPoints: NODE_ENTRIES, outdir: join(root, 'dist'),
     banner: { js: '#!/usr/bin/env node' }, absWorkingDir: root });
-  await esbuild.build({ ...nodeBundle, entryPoints: { bench: 'scripts/bench.ts' }, outdir: join(root, 'dist'), absWorkingDir: root });
-  log('dist/cli.js, dist/bench.js');
+  log(Object.keys(NODE_ENTRIES).map((name) => `dist/${name}.js`).join(', '));
 }
 
 buildWasm();
 await buildNode();
+await buildExtension({ quiet });

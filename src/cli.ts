@@ -3,7 +3,7 @@
 // If-Block / pass through" (not an error: the normal response is served).
 
 import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseArgs, ParseArgsConfig } from 'node:util';
 import { getDefaultEngine } from './core/embedded-core';
 import { pakoCompressor, fflateCompressor, CompressorFactory } from './protocol/deflaters';
 import { DeltaDecoder } from './protocol/delta-decoder';
@@ -11,6 +11,7 @@ import { DeltaEncoder } from './protocol/delta-encoder';
 import { isCrcsyncError } from './protocol/errors';
 import { formatIfBlock, parseIfBlock, IfBlock } from './protocol/if-block';
 import { nodeSha1 } from './server/node-codecs';
+import { SERVE_OPTIONS, SERVE_USAGE, ServeArgumentError, ServeValues, serveConfigFromArgs, startServe } from './server/serve-command';
 
 const EXIT_OK = 0;
 const EXIT_ERROR = 2;
@@ -25,6 +26,7 @@ commands:
   hashes OLD                      print the If-Block value a client holding OLD sends
   encode NEW --if-block VALUE     write the delta body for NEW against VALUE to stdout
   decode OLD DELTA                rebuild the body from OLD and DELTA, verified, to stdout
+  serve (--root DIR | --upstream URL | --demo)   run the crcsync server / reverse proxy
 
 Run 'crcsync <command> --help' for a command's options.
 Exit status: 0 ok, 2 error (message on stderr), 3 no If-Block / pass-through.`,
@@ -49,6 +51,7 @@ its SHA-1 and writes it to stdout, exit 0. On any error nothing is written to
 stdout, the reason goes to stderr and the exit status is 2.
 
   --max-bytes N   refuse a rebuilt body larger than N bytes (default 32 MiB)`,
+  serve: SERVE_USAGE,
 };
 
 class UsageError extends Error {}
@@ -76,8 +79,13 @@ function streamFile(path: string, onChunk: (chunk: Uint8Array, final: boolean) =
   }
 }
 
-function parse(command: string, argv: string[], options: Parameters<typeof parseArgs>[0]['options'], positionals: number) {
-  const parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+interface ParsedArgs {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+function parse(command: string, argv: string[], options: ParseArgsConfig['options'], positionals: number): ParsedArgs | null {
+  const parsed: ParsedArgs = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
   if (parsed.values.help) {
     process.stdout.write(`${USAGE[command]}\n`);
     return null;
@@ -145,7 +153,30 @@ function runDecode(argv: string[]): number {
   return EXIT_OK;
 }
 
-const COMMANDS: Record<string, (argv: string[]) => number> = { hashes: runHashes, encode: runEncode, decode: runDecode };
+/**
+ * Starts the server and returns 0 at once: the open server keeps the process
+ * alive until SIGINT / SIGTERM. Flag mistakes are reported synchronously
+ * (exit 2, like the other commands); a failure to listen (port taken, bad
+ * certificate) is reported when it happens and sets exit status 2.
+ */
+function runServe(argv: string[]): number {
+  const parsed = parse('serve', argv, SERVE_OPTIONS, 0);
+  if (!parsed) return EXIT_OK;
+  let config;
+  try {
+    config = serveConfigFromArgs(parsed.values as ServeValues);
+  } catch (error) {
+    if (error instanceof ServeArgumentError) throw new UsageError(error.message);
+    throw error;
+  }
+  startServe(config).catch((error: unknown) => {
+    process.stderr.write(`crcsync serve: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = EXIT_ERROR;
+  });
+  return EXIT_OK;
+}
+
+const COMMANDS: Record<string, (argv: string[]) => number> = { hashes: runHashes, encode: runEncode, decode: runDecode, serve: runServe };
 
 export function main(argv: string[]): number {
   const [command, ...rest] = argv;

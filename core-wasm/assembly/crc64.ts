@@ -60,43 +60,50 @@ export function crcUpdate(crc: u64, ptr: usize, len: usize): u64 {
  * Fills `out` (256 u64) with the CRC of byte b followed by `width` zero bytes:
  * xoring it removes b from a rolling window of `width` bytes once the next
  * byte has been added (PROTOCOL.md §4, "crc ^= U[b]"). Init 0 makes the CRC
- * linear, so removing a byte is one table lookup.
+ * linear, and appending `width` zero bytes multiplies it by x^(8*width)
+ * modulo the polynomial (as zlib's crc32_combine does), so each entry is one
+ * carry-less multiplication.
  */
 export function fillRemovalTable(out: usize, width: usize): void {
-  // One zero byte maps crc -> T0[crc & 0xFF] ^ (crc >> 8), a linear map over
-  // GF(2)^64; raise it to the power `width` by squaring (O(log width)).
-  for (let bit = 0; bit < 64; bit++) {
-    store<u64>(STEP_MATRIX + (<usize>bit << 3), crcByte(<u64>1 << bit, 0));
-    store<u64>(POWER_MATRIX + (<usize>bit << 3), <u64>1 << bit);
+  const shift = powerOfXModP(<u64>width << 3);
+  // Linear in b: build the 8 single-bit entries, then xor them together.
+  for (let bit: usize = 0; bit < 8; bit++) {
+    store<u64>(out + ((<usize>1 << bit) << 3), multiplyModP(shift, load<u64>(TABLES + ((<usize>1 << bit) << 3))));
   }
-  let remaining = width;
-  while (remaining) {
-    if (remaining & 1) multiplyInto(POWER_MATRIX, STEP_MATRIX);
-    remaining >>= 1;
-    if (remaining) multiplyInto(STEP_MATRIX, STEP_MATRIX);
-  }
-  for (let i: usize = 0; i < 256; i++) {
-    store<u64>(out + (i << 3), applyMatrix(POWER_MATRIX, load<u64>(TABLES + (i << 3))));
+  store<u64>(out, 0);
+  for (let b: usize = 3; b < 256; b++) {
+    const low = b & (~b + 1);
+    if (low == b) continue;
+    store<u64>(out + (b << 3), load<u64>(out + (low << 3)) ^ load<u64>(out + ((b ^ low) << 3)));
   }
 }
 
-// Matrices are 64 columns: column `bit` is the image of the vector 1 << bit.
-const STEP_MATRIX: usize = memory.data(64 * 8, 16);
-const POWER_MATRIX: usize = memory.data(64 * 8, 16);
-const SCRATCH_MATRIX: usize = memory.data(64 * 8, 16);
+// Reflected representation: bit 63 is x^0, bit 62 is x^1, ...
+const X_POWER_0: u64 = <u64>1 << 63;
 
-function applyMatrix(columns: usize, vector: u64): u64 {
-  let result: u64 = 0;
-  for (let bit: usize = 0; vector; bit++, vector >>= 1) {
-    if (vector & 1) result ^= load<u64>(columns + (bit << 3));
+/** a * b modulo the CRC polynomial (reflected bit order). */
+function multiplyModP(a: u64, b: u64): u64 {
+  let product: u64 = 0;
+  let mask = X_POWER_0;
+  while (mask) {
+    if (a & mask) {
+      product ^= b;
+      if ((a & (mask - 1)) == 0) break;
+    }
+    mask >>= 1;
+    b = b & 1 ? (b >> 1) ^ POLY_REFLECTED : b >> 1;
+  }
+  return product;
+}
+
+/** x^n modulo the polynomial, by square-and-multiply. */
+function powerOfXModP(n: u64): u64 {
+  let result = X_POWER_0;
+  let square = X_POWER_0 >> 1; // x^1
+  while (n) {
+    if (n & 1) result = multiplyModP(square, result);
+    n >>= 1;
+    if (n) square = multiplyModP(square, square);
   }
   return result;
-}
-
-/** target = left * target (apply target first, then left); left may be target. */
-function multiplyInto(target: usize, left: usize): void {
-  for (let bit: usize = 0; bit < 64; bit++) {
-    store<u64>(SCRATCH_MATRIX + (bit << 3), applyMatrix(left, load<u64>(target + (bit << 3))));
-  }
-  memory.copy(target, SCRATCH_MATRIX, 64 * 8);
 }

@@ -12,7 +12,6 @@ export const HASH_INPUT: usize = memory.data(MAX_BLOCKS * 8, 16);
 // Open-addressing table of the normal blocks' hashes: 1024 slots for at most
 // 256 keys keeps most misses at one probe. Value = block index + 1 (0 = empty)
 // because 0 is a valid CRC (a block of zero bytes).
-const SLOT_BITS: u64 = 10;
 const SLOT_COUNT: usize = 1 << 10;
 const SLOT_KEYS: usize = memory.data(1024 * 8, 16);
 const SLOT_VALUES: usize = memory.data(1024 * 4, 16);
@@ -41,9 +40,11 @@ let bufferCapacity: usize = 0;
 let bufferLength: usize = 0;
 let scanPos: usize = 0;
 
+// CRCs are already well mixed, so the low bits pick the slot. Hashes chosen
+// to collide only make one slot's probe chain longer (<= 256): still O(1).
 // @ts-ignore: decorator
 @inline function slotOf(hash: u64): usize {
-  return <usize>((hash * 0x9E3779B97F4A7C15) >> (64 - SLOT_BITS));
+  return <usize>hash & (SLOT_COUNT - 1);
 }
 
 /** Block index + 1 of the highest normal block with this hash, or 0. */

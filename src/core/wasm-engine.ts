@@ -24,6 +24,11 @@ function instantiate(module: WebAssembly.Module): CoreExports {
   return new WebAssembly.Instance(module, {}).exports as unknown as CoreExports;
 }
 
+/** Idle instances kept for reuse: creating one costs more than matching a small page. */
+const IDLE_INSTANCES_KEPT = 8;
+/** An instance whose memory grew past this is dropped rather than kept idle. */
+const IDLE_MEMORY_LIMIT = 8 * 1024 * 1024;
+
 function outOfMemory(): Error {
   return new RangeError('crcsync WASM core: memory could not grow');
 }
@@ -32,10 +37,16 @@ class WasmMatcher implements BlockMatcher {
   private core: CoreExports | null;
   private position = 0;
 
-  constructor(core: CoreExports, hashes: Uint8Array, fileSize: number) {
+  constructor(
+    core: CoreExports,
+    hashes: Uint8Array,
+    fileSize: number,
+    private readonly release: (core: CoreExports) => void,
+  ) {
     const blockCount = hashes.length >> 3;
     new Uint8Array(core.memory.buffer, core.hashInput.value as number, hashes.length).set(hashes);
     if (core.matcherReset(blockCount, fileSize) !== 0) {
+      release(core);
       throw new RangeError(`crcsync WASM core: unusable block layout (n=${blockCount}, fs=${fileSize})`);
     }
     this.core = core;
@@ -62,12 +73,17 @@ class WasmMatcher implements BlockMatcher {
   }
 
   dispose(): void {
+    if (this.core) this.release(this.core);
     this.core = null;
   }
 }
 
 export function createWasmEngine(module: WebAssembly.Module): CrcEngine {
   const hashing = instantiate(module);
+  const idle: CoreExports[] = [];
+  const release = (core: CoreExports) => {
+    if (idle.length < IDLE_INSTANCES_KEPT && core.memory.buffer.byteLength <= IDLE_MEMORY_LIMIT) idle.push(core);
+  };
   function copyIn(data: Uint8Array): number {
     const at = hashing.scratch(data.length + 8 * MAX_MATCH_BLOCKS);
     if (at === 0) throw outOfMemory();
@@ -87,12 +103,12 @@ export function createWasmEngine(module: WebAssembly.Module): CrcEngine {
       return new Uint8Array(hashing.memory.buffer, out, blockCount * 8).slice();
     },
     createMatcher(hashes: Uint8Array, fileSize: number): BlockMatcher {
-      return new WasmMatcher(instantiate(module), hashes, fileSize);
+      return new WasmMatcher(idle.pop() ?? instantiate(module), hashes, fileSize, release);
     },
   };
 }
 
 /** Compiles the core once; synchronous, for Node, workers and service workers. */
 export function compileCore(wasmBytes: Uint8Array): WebAssembly.Module {
-  return new WebAssembly.Module(wasmBytes);
+  return new WebAssembly.Module(wasmBytes as Uint8Array<ArrayBuffer>);
 }

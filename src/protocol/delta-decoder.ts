@@ -4,7 +4,8 @@
 // once, after the final chunk, with the verified body. Every malformed input
 // throws a CrcsyncError, and the decoder stays failed afterwards.
 
-import { Inflate } from 'pako';
+import * as zlibInflate from 'pako/lib/zlib/inflate.js';
+import ZStream from 'pako/lib/zlib/zstream.js';
 import { BlockLayout, blockLayout, blockRange } from './block-layout';
 import { CrcsyncError } from './errors';
 import { Sha1Factory, Sha1Hasher, nobleSha1 } from './sha1';
@@ -38,11 +39,16 @@ type DecoderState =
   | 'done' // S verified; only the end of input may follow
   | 'failed';
 
-/** pako's Inflate exposes these at run time; @types/pako leaves them out. */
-type StreamInflater = Inflate & { ended: boolean; strm: { next_in: number } };
-
-/** pako output buffer size: also how often the size cap is checked during inflation. */
+/** Growth step of the body buffer while inflating (the cap is checked at each step). */
 const INFLATE_CHUNK_BYTES = 64 * 1024;
+
+// zlib return codes and flush mode (zlib.h), as pako's zlib port uses them.
+const Z_OK = 0;
+const Z_STREAM_END = 1;
+const Z_BUF_ERROR = -5;
+const Z_NO_FLUSH = 0;
+/** 15-bit window, zlib wrapper only: no gzip auto-detection, no raw deflate (§3). */
+const ZLIB_WINDOW_BITS = 15;
 
 export class DeltaDecoder {
   ondata: VerifiedBodyListener;
@@ -58,7 +64,7 @@ export class DeltaDecoder {
   private hashedLength = 0;
   /** Delta bytes consumed so far, for error messages. */
   private offset = 0;
-  private inflater: StreamInflater | null = null;
+  private inflater: ZStream | null = null;
   /** Partial fixed-size field (L length, S digest). */
   private field = new Uint8Array(SHA1_BYTES);
   private fieldLength = 0;
@@ -158,9 +164,8 @@ export class DeltaDecoder {
         this.state = 'block';
         break;
       case TAG_ZLIB:
-        // windowBits 15 given explicitly: zlib wrapper only, no gzip auto-detection.
-        this.inflater = new Inflate({ windowBits: 15, chunkSize: INFLATE_CHUNK_BYTES }) as StreamInflater;
-        this.inflater.onData = (bytes: Uint8Array) => this.append(bytes);
+        this.inflater = new ZStream();
+        zlibInflate.inflateInit2(this.inflater, ZLIB_WINDOW_BITS);
         this.state = 'zlib';
         break;
       case TAG_LITERAL:
@@ -185,19 +190,34 @@ export class DeltaDecoder {
     this.append(this.base.subarray(start, end));
   }
 
+  /** Inflates straight into the body buffer; returns where the zlib stream ended, or chunk.length if it goes on. */
   private inflate(chunk: Uint8Array, at: number): number {
-    const inflater = this.inflater!;
-    const input = chunk.subarray(at);
-    inflater.push(input, false);
-    if (inflater.err) {
-      throw new CrcsyncError('DELTA_ZLIB', `${inflater.msg || `zlib error ${inflater.err}`} (section ending before offset ${this.offset + chunk.length})`);
+    const stream = this.inflater!;
+    stream.input = chunk;
+    stream.next_in = at;
+    stream.avail_in = chunk.length - at;
+    for (;;) {
+      if (this.bodyLength === this.body.length && this.bodyLength < this.maxRebuiltBytes) {
+        this.ensureRoom(Math.min(INFLATE_CHUNK_BYTES, this.maxRebuiltBytes - this.bodyLength));
+      }
+      stream.output = this.body;
+      stream.next_out = this.bodyLength;
+      stream.avail_out = this.body.length - this.bodyLength;
+      const status = zlibInflate.inflate(stream, Z_NO_FLUSH);
+      this.bodyLength = stream.next_out;
+      if (status === Z_STREAM_END) {
+        // The next section starts right after the stream's Adler-32.
+        zlibInflate.inflateEnd(stream);
+        this.inflater = null;
+        this.state = 'tag';
+        return stream.next_in;
+      }
+      if (status !== Z_OK && status !== Z_BUF_ERROR) {
+        throw new CrcsyncError('DELTA_ZLIB', `${stream.msg || `zlib status ${status}`} (section ending before offset ${this.offset + chunk.length})`);
+      }
+      if (stream.avail_in === 0) return chunk.length;
+      if (this.bodyLength >= this.maxRebuiltBytes) throw new CrcsyncError('DELTA_TOO_LARGE', `more than ${this.maxRebuiltBytes} bytes`);
     }
-    if (!inflater.ended) return chunk.length;
-    // pako leaves the bytes after the stream's Adler-32 unread: the next section starts there.
-    const consumed = inflater.strm.next_in;
-    this.inflater = null;
-    this.state = 'tag';
-    return at + consumed;
   }
 
   private readField(chunk: Uint8Array, at: number, size: number): number {

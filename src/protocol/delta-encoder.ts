@@ -67,6 +67,14 @@ export class DeltaEncoder {
     if (out.length || final) this.ondata(out, final);
   }
 
+  /** Releases the matcher (and its WASM instance) when the body will not be finished, e.g. the client went away. */
+  dispose(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.compressor = null;
+    this.matcher.dispose();
+  }
+
   private onMatch(end: number, blockIndex: number, blockLength: number): void {
     this.compressLiterals(end - blockLength, true);
     this.output.addByte(TAG_BLOCK);

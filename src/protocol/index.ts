@@ -15,3 +15,13 @@ export { DeltaEncoder } from './delta-encoder';
 export type { DeltaEncoderOptions, DeltaListener } from './delta-encoder';
 export { DeltaDecoder } from './delta-decoder';
 export type { DeltaDecoderOptions, VerifiedBodyListener } from './delta-decoder';
+export {
+  ENCODED_RESPONSE,
+  HEADERS_DROPPED_WHEN_ENCODED,
+  cacheControlDirectives,
+  crcsyncEtag,
+  decideDeltaEncoding,
+  mergeVary,
+  originContentEncoding,
+} from './response-policy';
+export type { DeltaEncodingDecision, DeltaEncodingInput, PassThroughReason } from './response-policy';

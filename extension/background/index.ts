@@ -1,0 +1,473 @@
+// The background (Firefox: an MV3 event page; Chromium: a service worker).
+// Every listener is registered synchronously at the top level (the uBO Lite
+// habit) so an event that wakes the page finds its listener; state lives in
+// IndexedDB / storage.local and is loaded behind one init promise.
+//
+// Firefox path, per request (PROTOCOL.md §1-§3, §6):
+//   onBeforeSendHeaders (blocking)  add If-Block from the in-memory index
+//   onHeadersReceived   (blocking)  learn Capability; for a delta, strip the
+//                                   crcsync headers and rebuild the body with
+//                                   filterResponseData; for a cacheable plain
+//                                   200, tee the body into the store.
+// declarativeNetRequest could add the header, but it cannot decode, and a
+// header nobody decodes must never go out (§6); Firefox keeps blocking
+// webRequest in MV3, so the header and the decode come from the same code.
+
+import { getDefaultEngine } from '../../src/core/embedded-core';
+import {
+  HeaderEntry,
+  advertisesCrcsync,
+  classifyDeltaResponse,
+  countsTowardSavings,
+  fallbackDropsBase,
+  findHeader,
+  isCacheableBodySize,
+  isCacheableResponse,
+  isCrcsyncEligibleUrl,
+  nextBaselineBytes,
+  originOf,
+  rebuiltResponseHeaders,
+  shouldOfferIfBlock,
+} from '../../src/protocol/client-policy';
+import { formatIfBlock } from '../../src/protocol/if-block';
+import { DEFAULT_MAX_REBUILT_BYTES, IF_BLOCK_HEADER, MAX_BASE_BYTES } from '../../src/protocol/wire';
+import { BeforeSendHeadersDetails, BlockingResponse, CompletedDetails, HeadersReceivedDetails, browser } from '../shared/browser';
+import { EXCHANGES_PORT_PREFIX, ExchangeOutcome, ExchangeRecord, MessageHandlers, PopupState, isMessage } from '../shared/messages';
+import { isOriginCapable, isOriginEnabled, withCapableOrigin } from '../shared/settings';
+import { BodyStore } from './body-store';
+import { openDatabase } from './database';
+import { ExchangeLog } from './exchange-log';
+import { refetchFull } from './refetch';
+import { RequestPlace, isOwnRequest, isPrivateContext, partitionOf, storeKeyFor, topLevelOriginOf } from './request-context';
+import { captureBody, rebuildDelta } from './response-filters';
+import { SavingsBook, emptySavings } from './savings-book';
+import { SettingsStore } from './settings-store';
+import '../shared/build-flags';
+import { registerTestHooks } from './test-hooks';
+
+function log(message: string, error?: unknown): void {
+  if (error === undefined) console.warn(`crcsync: ${message}`);
+  else console.warn(`crcsync: ${message}`, error);
+}
+
+interface Services {
+  settings: SettingsStore;
+  store: BodyStore;
+  exchanges: ExchangeLog;
+  savings: SavingsBook;
+}
+
+let services: Services | null = null;
+
+async function init(): Promise<Services> {
+  const db = await openDatabase();
+  const settings = await SettingsStore.load();
+  const [store, exchanges, savings] = await Promise.all([
+    BodyStore.open(db, () => settings.current.storeCapBytes, log),
+    ExchangeLog.open(db, log),
+    SavingsBook.load(),
+  ]);
+  services = { settings, store, exchanges, savings };
+  return services;
+}
+
+/** The one init promise; no top-level await (STYLE.md habit 5). */
+const ready: Promise<Services> = init();
+ready.catch((error) => log('init failed; crcsync stays off until restart', error));
+
+/** A request arriving before init finished waits at most this long, then goes out without If-Block. */
+const INIT_WAIT_MS = 3000;
+
+function whenReady(): Promise<Services | null> {
+  if (services) return Promise.resolve(services);
+  return Promise.race([ready, new Promise<null>((resolve) => setTimeout(() => resolve(null), INIT_WAIT_MS))]).catch(() => null);
+}
+
+const extensionBaseUrl = browser.runtime.getURL('');
+
+/** Filters rewrite bodies only where Firefox's StreamFilter exists; elsewhere no If-Block is ever sent (§6). */
+const canRewriteBodies = typeof (browser.webRequest as { filterResponseData?: unknown }).filterResponseData === 'function';
+
+/** What the request path remembers between its events. */
+interface RequestState {
+  url: string;
+  method: string;
+  type: string;
+  tabId: number;
+  startedAt: number;
+  partition: string;
+  topLevelOrigin: string;
+  urlOrigin: string;
+  privateContext: boolean;
+  key: string;
+  requestHeaders: HeaderEntry[];
+  /** The If-Block value sent, and the base it was computed from (read as soon as it was sent). */
+  ifBlock: string | null;
+  base: Promise<Uint8Array | null> | null;
+}
+
+const inflight = new Map<string, RequestState>();
+
+/** Containers and private windows are left alone: the full-body refetch could only use the default cookie jar. */
+function isDefaultCookieStore(place: RequestPlace): boolean {
+  return place.cookieStoreId === undefined || place.cookieStoreId === 'firefox-default';
+}
+
+function onBeforeSendHeaders(details: BeforeSendHeadersDetails): BlockingResponse | Promise<BlockingResponse> {
+  inflight.delete(details.requestId); // a redirect starts over with the new URL
+  if (details.method !== 'GET' || !isCrcsyncEligibleUrl(details.url)) return {};
+  if (isOwnRequest(details, extensionBaseUrl)) return {};
+  if (services) return offerIfBlock(services, details);
+  return whenReady().then((ready) => (ready ? offerIfBlock(ready, details) : {}));
+}
+
+function offerIfBlock({ settings, store }: Services, details: BeforeSendHeadersDetails): BlockingResponse {
+  const topLevelOrigin = topLevelOriginOf(details);
+  const urlOrigin = originOf(details.url);
+  if (!topLevelOrigin || !urlOrigin || !isOriginEnabled(settings.current, urlOrigin)) return {};
+  const partition = partitionOf(details);
+  const state: RequestState = {
+    url: details.url,
+    method: details.method,
+    type: details.type,
+    tabId: details.tabId,
+    startedAt: Date.now(),
+    partition,
+    topLevelOrigin,
+    urlOrigin,
+    privateContext: isPrivateContext(details) || !isDefaultCookieStore(details),
+    key: storeKeyFor(partition, topLevelOrigin, details.url),
+    requestHeaders: details.requestHeaders ?? [],
+    ifBlock: null,
+    base: null,
+  };
+  inflight.set(details.requestId, state);
+  if (!canRewriteBodies || state.privateContext) return {};
+  const entry = store.lookup(state.key);
+  if (!entry) return {};
+  const offer = shouldOfferIfBlock({
+    method: details.method,
+    url: details.url,
+    originEnabled: true,
+    privateContext: state.privateContext,
+    requestHeaders: details.requestHeaders,
+  });
+  if (!offer) return {};
+  state.ifBlock = entry.ifBlock;
+  // Start reading the base now so it is in memory by the time the delta arrives.
+  state.base = store.loadBody(state.key, entry.storedAt);
+  state.base.catch(() => undefined);
+  return { requestHeaders: [...(details.requestHeaders ?? []), { name: IF_BLOCK_HEADER, value: entry.ifBlock }] };
+}
+
+function onHeadersReceived(details: HeadersReceivedDetails): BlockingResponse {
+  if (isOwnRequest(details, extensionBaseUrl)) return {};
+  const headers = details.responseHeaders ?? [];
+  if (advertisesCrcsync(headers)) learnCapability(details.url);
+  const state = inflight.get(details.requestId);
+  if (!state || !services) return {};
+  const current = services;
+  if (details.statusCode >= 300 && details.statusCode < 400) return {}; // the redirect target is a new request
+  const kind = classifyDeltaResponse(details.statusCode, headers);
+  if (state.ifBlock && state.base) {
+    if (kind === 'delta' || kind === 'unusable') {
+      startRebuild(current, state, details, kind === 'unusable' ? `CONTENT_ENCODING ${findHeader(headers, 'Content-Encoding')}` : null);
+      return { responseHeaders: rebuiltResponseHeaders(headers) };
+    }
+  } else if (kind !== 'plain') {
+    return {}; // a crcsync body nobody here asked for: not ours to touch
+  }
+  const cacheable = isCacheableResponse({
+    method: state.method,
+    url: state.url,
+    status: details.statusCode,
+    privateContext: state.privateContext,
+    responseHeaders: headers,
+  });
+  if (cacheable && canRewriteBodies) {
+    startCapture(current, state, details);
+  } else {
+    const reason = state.privateContext ? 'private context' : details.statusCode !== 200 ? `status ${details.statusCode}` : 'not cacheable';
+    if (/no-store/i.test(findHeader(headers, 'Cache-Control') ?? '')) void current.store.remove([state.key]);
+    recordExchange(current, state, details, { outcome: 'passed', reason, wireBytes: 0, fullBytes: 0, rebuildMs: null });
+  }
+  return {};
+}
+
+function learnCapability(url: string): void {
+  const origin = originOf(url);
+  if (!origin) return;
+  void whenReady().then((ready) => ready?.settings.update((settings) => withCapableOrigin(settings, origin, Date.now())));
+}
+
+function startRebuild(current: Services, state: RequestState, details: HeadersReceivedDetails, unusableReason: string | null): void {
+  const headers = details.responseHeaders ?? [];
+  const cacheable = isCacheableResponse({
+    method: state.method,
+    url: state.url,
+    status: details.statusCode,
+    privateContext: state.privateContext,
+    responseHeaders: headers,
+  });
+  let refetchStatus = 0;
+  rebuildDelta(browser.webRequest.filterResponseData(details.requestId), {
+    base: state.base!,
+    maxRebuiltBytes: DEFAULT_MAX_REBUILT_BYTES,
+    unusableReason,
+    log,
+    refetch: async () => {
+      // The cached copy is dropped first: it may be what broke the delta (§5).
+      await current.store.remove([state.key]).catch((error) => log('could not drop a bad entry', error));
+      const { status, body } = await refetchFull(state.url, state.requestHeaders);
+      refetchStatus = status;
+      return body;
+    },
+    done: (outcome) => {
+      const reason = outcome.reason;
+      if (outcome.body && (outcome.verified ? cacheable : cacheable && refetchStatus === 200)) {
+        saveBody(current, state, outcome.body);
+      }
+      if (!outcome.verified) log(`${state.url}: fell back to a full fetch (${reason})`);
+      const result: ExchangeOutcome = outcome.verified ? 'verified' : outcome.body ? 'fell-back' : 'failed';
+      recordExchange(current, state, details, {
+        outcome: result,
+        reason,
+        wireBytes: outcome.wireBytes,
+        fullBytes: outcome.body?.length ?? 0,
+        rebuildMs: outcome.verified ? outcome.rebuildMs : null,
+      });
+    },
+  });
+}
+
+function startCapture(current: Services, state: RequestState, details: HeadersReceivedDetails): void {
+  captureBody(browser.webRequest.filterResponseData(details.requestId), {
+    maxBytes: MAX_BASE_BYTES,
+    log,
+    done: (body, wireBytes) => {
+      const kept = body !== null && isCacheableBodySize(body.length);
+      if (kept) saveBody(current, state, body);
+      recordExchange(current, state, details, {
+        outcome: kept ? 'stored' : 'passed',
+        reason: kept ? null : body ? `size ${body.length} outside 200 B..4 MiB` : 'too big or stream failed',
+        wireBytes,
+        fullBytes: wireBytes,
+        rebuildMs: null,
+      });
+    },
+  });
+}
+
+function saveBody(current: Services, state: RequestState, body: Uint8Array): void {
+  if (state.privateContext) return;
+  // Hashing happens here, once per stored body, never on the request path.
+  const ifBlock = formatIfBlock(body, getDefaultEngine());
+  if (ifBlock === null) return;
+  void current.store.save({
+    key: state.key,
+    partition: state.partition,
+    topLevelOrigin: state.topLevelOrigin,
+    urlOrigin: state.urlOrigin,
+    ifBlock,
+    body,
+    privateContext: state.privateContext,
+  });
+}
+
+function recordExchange(
+  current: Services,
+  state: RequestState,
+  details: HeadersReceivedDetails,
+  result: Pick<ExchangeRecord, 'outcome' | 'reason' | 'wireBytes' | 'fullBytes' | 'rebuildMs'>,
+): void {
+  const record: ExchangeRecord = {
+    id: `${state.startedAt}-${details.requestId}`,
+    tabId: state.tabId,
+    url: state.url,
+    method: state.method,
+    type: state.type,
+    status: details.statusCode,
+    startedAt: state.startedAt,
+    durationMs: Date.now() - state.startedAt,
+    ifBlock: state.ifBlock,
+    encoding: findHeader(details.responseHeaders, 'Content-Encoding') ?? 'identity',
+    ...result,
+  };
+  current.exchanges.add(record);
+  if (result.fullBytes > 0) {
+    current.savings.record(state.topLevelOrigin, {
+      ...emptySavings(),
+      fullBytes: result.fullBytes,
+      wireBytes: result.wireBytes,
+      deltas: result.outcome === 'verified' ? 1 : 0,
+      fallbacks: result.outcome === 'fell-back' || result.outcome === 'failed' ? 1 : 0,
+    });
+  }
+}
+
+function forgetRequest(details: { requestId: string }): void {
+  inflight.delete(details.requestId);
+}
+
+// ---- popup / panel messages ----
+
+async function popupState(current: Services, origin: string | null): Promise<PopupState> {
+  const settings = current.settings.current;
+  let cachedEntries = 0;
+  let cachedBytes = 0;
+  for (const entry of current.store.entries()) {
+    cachedEntries++;
+    cachedBytes += entry.size;
+  }
+  const state: PopupState = {
+    enabled: settings.enabled,
+    enableAllCapable: settings.enableAllCapable,
+    site: null,
+    total: { ...current.savings.total(), cachedEntries, cachedBytes },
+  };
+  if (origin) {
+    const keys = current.store.keysForOrigin(origin);
+    let siteBytes = 0;
+    for (const key of keys) siteBytes += current.store.lookup(key)?.size ?? 0;
+    let permitted = false;
+    try {
+      permitted = await browser.permissions.contains({ origins: [`${origin}/*`] });
+    } catch {
+      permitted = false;
+    }
+    state.site = {
+      origin,
+      eligible: isCrcsyncEligibleUrl(`${origin}/`),
+      enabled: isOriginEnabled(settings, origin),
+      capable: isOriginCapable(settings, origin),
+      permitted,
+      cachedEntries: keys.length,
+      cachedBytes: siteBytes,
+      savings: current.savings.forOrigin(origin),
+    };
+  }
+  return state;
+}
+
+const handlers: MessageHandlers = {
+  async getPopupState({ origin }) {
+    return popupState(await ready, origin);
+  },
+  async setGlobalEnabled({ enabled }) {
+    const current = await ready;
+    await current.settings.update((settings) => ({ ...settings, enabled }));
+    return popupState(current, null);
+  },
+  async setSiteEnabled({ origin, enabled }) {
+    const current = await ready;
+    await current.settings.update((settings) => ({ ...settings, sites: { ...settings.sites, [origin]: enabled } }));
+    return popupState(current, origin);
+  },
+  async setAllCapableEnabled({ enabled }) {
+    const current = await ready;
+    await current.settings.update((settings) => ({ ...settings, enableAllCapable: enabled }));
+    return popupState(current, null);
+  },
+  async forgetSite({ origin }) {
+    const current = await ready;
+    await current.store.settle();
+    const keys = current.store.keysForOrigin(origin);
+    await current.store.remove(keys);
+    current.savings.forget(origin);
+    return { removedEntries: keys.length };
+  },
+  async getExchanges({ tabId }) {
+    return (await ready).exchanges.forTab(tabId);
+  },
+  async clearExchanges({ tabId }) {
+    return { cleared: await (await ready).exchanges.clear(tabId) };
+  },
+  async getStoreSummary({ settle }) {
+    const current = await ready;
+    if (settle) await current.store.settle();
+    return {
+      entries: [...current.store.entries()].map(({ key, topLevelOrigin, urlOrigin, size, partition }) => ({
+        key,
+        topLevelOrigin,
+        urlOrigin,
+        size,
+        partition,
+      })),
+      pendingWrites: current.store.pendingWrites,
+    };
+  },
+};
+
+function onMessage(message: unknown): Promise<unknown> | undefined {
+  if (!isMessage(message) || !(message.type in handlers)) return undefined;
+  const handler = handlers[message.type] as (request: unknown) => Promise<unknown>;
+  return handler(message.request);
+}
+
+// ---- registration: synchronous, top level ----
+
+const ALL_URLS = { urls: ['<all_urls>'] };
+
+if (canRewriteBodies) {
+  browser.webRequest.onBeforeSendHeaders.addListener(onBeforeSendHeaders, ALL_URLS, ['blocking', 'requestHeaders']);
+  browser.webRequest.onHeadersReceived.addListener(onHeadersReceived, ALL_URLS, ['blocking', 'responseHeaders']);
+} else {
+  // Chromium MV3 has neither blocking webRequest nor a body filter: only learn which sites speak crcsync.
+  browser.webRequest.onHeadersReceived.addListener(
+    (details) => {
+      if (advertisesCrcsync(details.responseHeaders)) learnCapability(details.url);
+    },
+    ALL_URLS,
+    ['responseHeaders'],
+  );
+}
+browser.webRequest.onCompleted.addListener(forgetRequest, ALL_URLS);
+browser.webRequest.onErrorOccurred.addListener(forgetRequest, ALL_URLS);
+
+browser.runtime.onMessage.addListener(onMessage);
+
+browser.runtime.onConnect.addListener((port) => {
+  if (!port.name.startsWith(EXCHANGES_PORT_PREFIX)) return;
+  const tabId = Number(port.name.slice(EXCHANGES_PORT_PREFIX.length));
+  void ready.then((current) => {
+    const unsubscribe = current.exchanges.subscribe((record) => {
+      if (record.tabId === tabId) port.postMessage(record);
+    });
+    port.onDisconnect.addListener(unsubscribe);
+  });
+});
+
+// A new browser session: tab ids start over, so does the exchange history.
+browser.runtime.onStartup.addListener(() => {
+  void ready.then((current) => current.exchanges.clear(null));
+});
+browser.tabs.onRemoved.addListener((tabId) => {
+  void ready.then((current) => current.exchanges.clear(tabId));
+});
+
+// Firefox has no browsingData.onRemoved (nor does Chromium): when the user
+// clears history for a site ("Forget About This Site" does), the history API
+// reports it, if the user granted the optional "history" permission.
+if (browser.history?.onVisitRemoved) {
+  browser.history.onVisitRemoved.addListener((removed) => {
+    void ready.then(async (current) => {
+      if (removed.allHistory) {
+        await current.store.remove([...current.store.entries()].map((entry) => entry.key));
+        return;
+      }
+      const origins = new Set(removed.urls.map((url) => originOf(url)).filter((origin): origin is string => !!origin));
+      for (const origin of origins) await current.store.remove(current.store.keysForOrigin(origin));
+    });
+  });
+}
+
+// Flush batched writes when Firefox suspends the event page.
+browser.runtime.onSuspend?.addListener(() => {
+  if (!services) return;
+  void services.exchanges.flush();
+  void services.savings.save();
+  void services.store.flushTouches();
+});
+
+// A literal in each build (see build-flags.ts): production bundles drop the hooks.
+if (globalThis.__CRCSYNC_TEST_BUILD__ === true) registerTestHooks();

@@ -1,0 +1,204 @@
+// Body rewriting with Firefox's webRequest.filterResponseData (MDN:
+// StreamFilter). Two jobs:
+// - rebuildDelta: the response is a crcsync delta; feed it to the streaming
+//   DeltaDecoder and write only the verified body. On any failure write the
+//   body of a full refetch instead (PROTOCOL.md §3, §5: no byte of an
+//   unverified body reaches the page). A stream that delivers nothing for
+//   stallTimeoutMs (the network stalled, or the base never loaded) falls
+//   back the same way: the decoder is abandoned and its bytes discarded.
+// - captureBody: a plain 200; pass every chunk through unchanged at once and
+//   keep a copy to store after the stream completes.
+
+import { DeltaDecoder } from '../../src/protocol/delta-decoder';
+import { DELTA_STALLED } from '../../src/protocol/client-policy';
+import { isCrcsyncError } from '../../src/protocol/errors';
+import type { StreamFilter } from '../shared/browser';
+
+export interface DeltaOutcome {
+  /** The body written to the page (verified, or refetched); null when even the refetch failed. */
+  body: Uint8Array | null;
+  verified: boolean;
+  /** CrcsyncError code or short reason when not verified. */
+  reason: string | null;
+  /** Delta body bytes the filter received (refetched bytes are the caller's to count). */
+  bodyBytes: number;
+  /** Milliseconds spent inside the decoder. */
+  rebuildMs: number;
+}
+
+export interface DeltaJob {
+  /** The cached base the If-Block was computed from; null when it is gone. */
+  base: Promise<Uint8Array | null>;
+  maxRebuiltBytes: number;
+  /** No delta byte (and no finished rebuild) for this long: fall back (PROTOCOL.md §5). */
+  stallTimeoutMs: number;
+  /** The response was already known to be unusable (e.g. crcsync among other encodings). */
+  unusableReason: string | null;
+  /** GET of the same URL without If-Block, from the background. */
+  refetch(): Promise<Uint8Array>;
+  done(outcome: DeltaOutcome): void;
+  log(message: string, error?: unknown): void;
+}
+
+export function rebuildDelta(filter: StreamFilter, job: DeltaJob): void {
+  let decoder: DeltaDecoder | null = null;
+  let failed = false;
+  let finished = false;
+  let streamEnded = false;
+  let bodyBytes = 0;
+  let rebuildMs = 0;
+  const waiting: Uint8Array[] = [];
+  // Re-armed on every chunk; cleared once the outcome is settled or the fallback has begun.
+  let stallTimer: ReturnType<typeof setTimeout> | null = null;
+  const armStallTimer = () => {
+    if (stallTimer) clearTimeout(stallTimer);
+    stallTimer = setTimeout(() => void fallBack(DELTA_STALLED), job.stallTimeoutMs);
+  };
+  const stopStallTimer = () => {
+    if (stallTimer) clearTimeout(stallTimer);
+    stallTimer = null;
+  };
+  // write() is allowed only after the start event (MDN StreamFilter.write).
+  const started = new Promise<boolean>((resolve) => {
+    filter.onstart = () => resolve(true);
+    filter.onerror = () => {
+      // The request was cancelled or failed: nothing to write to any more.
+      job.log(`filter error: ${filter.error}`);
+      failed = true;
+      resolve(false);
+      settle({ body: null, verified: false, reason: 'FILTER_ERROR', bodyBytes, rebuildMs });
+    };
+  });
+
+  const settle = (outcome: DeltaOutcome) => {
+    stopStallTimer();
+    if (finished) return;
+    finished = true;
+    job.done(outcome);
+  };
+
+  const fallBack = async (reason: string) => {
+    if (failed || finished) return;
+    failed = true;
+    stopStallTimer();
+    decoder = null;
+    waiting.length = 0;
+    job.log(`delta not usable (${reason}); refetching in full`);
+    let body: Uint8Array | null = null;
+    try {
+      body = await job.refetch();
+    } catch (error) {
+      job.log('full refetch failed', error);
+    }
+    try {
+      if (await started) {
+        if (body) filter.write(body);
+        filter.close();
+      }
+    } catch (error) {
+      job.log('could not write the refetched body', error);
+    }
+    settle({ body, verified: false, reason, bodyBytes, rebuildMs });
+  };
+
+  const deliver = (body: Uint8Array) => {
+    try {
+      filter.write(body);
+      filter.close();
+    } catch (error) {
+      job.log('could not write the rebuilt body', error);
+    }
+    settle({ body, verified: true, reason: null, bodyBytes, rebuildMs });
+  };
+
+  const feed = (chunk: Uint8Array, final: boolean) => {
+    const begin = performance.now();
+    try {
+      decoder!.push(chunk, final);
+    } catch (error) {
+      void fallBack(isCrcsyncError(error) ? error.code : 'DECODER_EXCEPTION');
+    } finally {
+      rebuildMs += performance.now() - begin;
+    }
+  };
+
+  if (job.unusableReason) void fallBack(job.unusableReason);
+  else armStallTimer();
+
+  job.base.then(
+    (base) => {
+      if (failed) return;
+      if (!base) return void fallBack('BASE_MISSING');
+      try {
+        decoder = new DeltaDecoder(base, { maxRebuiltBytes: job.maxRebuiltBytes }, deliver);
+      } catch (error) {
+        return void fallBack(isCrcsyncError(error) ? error.code : 'BASE_UNUSABLE');
+      }
+      for (const chunk of waiting.splice(0)) {
+        feed(chunk, false);
+        if (failed) return;
+      }
+      if (streamEnded) feed(new Uint8Array(0), true);
+    },
+    (error) => {
+      job.log('could not read the cached base', error);
+      void fallBack('STORAGE_ERROR');
+    },
+  );
+
+  filter.ondata = (event) => {
+    if (failed) return;
+    const chunk = new Uint8Array(event.data);
+    bodyBytes += chunk.length;
+    armStallTimer();
+    if (decoder) {
+      feed(chunk, false);
+    } else {
+      // Bounded buffering while the base is read from disk (§5: buffered bytes per response bounded).
+      waiting.push(chunk);
+      if (bodyBytes > job.maxRebuiltBytes) void fallBack('DELTA_TOO_LARGE');
+    }
+  };
+  filter.onstop = () => {
+    streamEnded = true;
+    if (!failed && decoder) feed(new Uint8Array(0), true);
+  };
+}
+
+export interface CaptureJob {
+  /** Stop keeping a copy past this size (the body still passes through). */
+  maxBytes: number;
+  /** Called once: the complete body, or null when it was too big or the stream failed; bodyBytes as the filter saw them. */
+  done(body: Uint8Array | null, bodyBytes: number): void;
+  log(message: string, error?: unknown): void;
+}
+
+export function captureBody(filter: StreamFilter, job: CaptureJob): void {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let keeping = true;
+  filter.ondata = (event) => {
+    size += event.data.byteLength;
+    if (keeping && size <= job.maxBytes) chunks.push(new Uint8Array(event.data.slice(0)));
+    else if (keeping) {
+      keeping = false;
+      chunks.length = 0;
+    }
+    filter.write(event.data);
+  };
+  filter.onstop = () => {
+    filter.close();
+    if (!keeping) return job.done(null, size);
+    const body = new Uint8Array(size);
+    let at = 0;
+    for (const chunk of chunks) {
+      body.set(chunk, at);
+      at += chunk.length;
+    }
+    job.done(body, size);
+  };
+  filter.onerror = () => {
+    job.log(`capture filter error: ${filter.error}`);
+    job.done(null, size);
+  };
+}

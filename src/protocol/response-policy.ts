@@ -1,0 +1,135 @@
+// Server-side response decisions of http-crcsync v=1 (PROTOCOL.md §2, §5),
+// as pure functions so every adapter (the Node server, tests, a future edge
+// worker) makes the same call: encode or pass through, and the header edits
+// an encoded response gets. Adapters own I/O; this file owns the rules.
+
+import { CrcsyncError } from './errors';
+import { IfBlock, parseIfBlock } from './if-block';
+import { CRCSYNC_ENCODING, ETAG_SUFFIX, IF_BLOCK_HEADER, MAX_BASE_BYTES } from './wire';
+
+/** Why a response is passed through instead of encoded; one token per §2 case plus server policy. */
+export type PassThroughReason =
+  | 'method' // not GET (§2), HEAD included
+  | 'status' // status other than 200 (§2)
+  | 'partial' // a Content-Range answer, even with status 200 (§2)
+  | 'no-transform' // Cache-Control: no-transform from the origin (RFC 9111 §5.2.2.6)
+  | 'no-store' // Cache-Control: no-store from the origin (see decideDeltaEncoding)
+  | 'no-if-block' // the request had no If-Block (§2)
+  | 'invalid-if-block' // If-Block failed to parse or breaks a §5 limit
+  | 'encoded' // origin content-encoding the adapter cannot undo (§2)
+  | 'window-too-large'; // the tail block exceeds the adapter's per-request buffer budget (§5)
+
+export interface DeltaEncodingInput {
+  method: string;
+  status: number;
+  /** The request's If-Block value(s); Node joins repeated headers, so a string or an array. */
+  ifBlock: string | readonly string[] | undefined;
+  /** The origin's Content-Encoding, raw (may be undefined). */
+  contentEncoding: string | undefined;
+  contentRange: string | undefined;
+  cacheControl: string | readonly string[] | undefined;
+  /** Content-codings the adapter can decode before encoding (e.g. gzip, br with node:zlib). */
+  decodable: readonly string[];
+  /**
+   * Largest block (the tail) the adapter will hold per request. The encoder
+   * keeps up to one tail block of the new body pending (§4 windows), so this
+   * bounds memory per request (§5). Defaults to 4 MiB: a client never sends
+   * If-Block for a base over 4 MiB (§1), so no honest block is larger.
+   */
+  maxBlockBytes?: number;
+}
+
+export type DeltaEncodingDecision =
+  | { readonly encode: true; readonly ifBlock: IfBlock; readonly originEncoding: string }
+  | { readonly encode: false; readonly reason: PassThroughReason; readonly error?: CrcsyncError };
+
+/** Lower-cased directive names of Cache-Control (values ignored: none of ours take one). */
+export function cacheControlDirectives(value: string | readonly string[] | undefined): Set<string> {
+  const directives = new Set<string>();
+  if (value === undefined) return directives;
+  for (const line of typeof value === 'string' ? [value] : value) {
+    for (const part of line.split(',')) {
+      const name = part.split('=')[0].trim().toLowerCase();
+      if (name) directives.add(name);
+    }
+  }
+  return directives;
+}
+
+/**
+ * The origin's content-coding as one lower-case token; '' and `identity`
+ * both mean identity (§2: "an origin `identity` is replaced").
+ */
+export function originContentEncoding(value: string | undefined): string {
+  const token = (value ?? '').trim().toLowerCase();
+  return token === '' ? 'identity' : token;
+}
+
+/**
+ * Whether this response may be sent as a crcsync delta, and against which
+ * If-Block. The order of checks only decides which reason is reported.
+ *
+ * no-store: not encoded. §6 keeps a client from caching a no-store body, so
+ * a base for it exists only if the origin changed its mind; the delta would
+ * rebuild the body out of a cache the origin has just told everyone not to
+ * use for this resource, and it must carry `Vary: If-Block`, a cache key
+ * derived from a cached copy. Passing it through (still compressed per
+ * Accept-Encoding) is what §2 prescribes for every case we do not encode.
+ *
+ * no-transform: not encoded and, by the adapter, not re-encoded at all
+ * (RFC 9111 §5.2.2.6 forbids intermediaries to change the content-coding).
+ */
+export function decideDeltaEncoding(input: DeltaEncodingInput): DeltaEncodingDecision {
+  if (input.method !== 'GET') return { encode: false, reason: 'method' };
+  if (input.status !== 200) return { encode: false, reason: 'status' };
+  if (input.contentRange !== undefined) return { encode: false, reason: 'partial' };
+  const directives = cacheControlDirectives(input.cacheControl);
+  if (directives.has('no-transform')) return { encode: false, reason: 'no-transform' };
+  if (directives.has('no-store')) return { encode: false, reason: 'no-store' };
+  if (input.ifBlock === undefined) return { encode: false, reason: 'no-if-block' };
+  const originEncoding = originContentEncoding(input.contentEncoding);
+  if (originEncoding !== 'identity' && !input.decodable.includes(originEncoding)) {
+    return { encode: false, reason: 'encoded' };
+  }
+  let ifBlock: IfBlock;
+  try {
+    // Two If-Block headers are as invalid as two fs fields in one: the
+    // joined value carries duplicate fields, which parseIfBlock rejects.
+    ifBlock = parseIfBlock(typeof input.ifBlock === 'string' ? input.ifBlock : input.ifBlock.join('; '));
+  } catch (error) {
+    if (error instanceof CrcsyncError) return { encode: false, reason: 'invalid-if-block', error };
+    throw error;
+  }
+  if (ifBlock.layout.tailSize > (input.maxBlockBytes ?? MAX_BASE_BYTES)) {
+    return { encode: false, reason: 'window-too-large' };
+  }
+  return { encode: true, ifBlock, originEncoding };
+}
+
+/** Adds `token` to a Vary value unless it (or `*`) is already listed (§2). */
+export function mergeVary(existing: string | readonly string[] | undefined, token: string): string {
+  const listed = (existing === undefined ? [] : typeof existing === 'string' ? [existing] : [...existing])
+    .flatMap((line) => line.split(','))
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  const wanted = token.toLowerCase();
+  if (listed.some((name) => name === '*' || name.toLowerCase() === wanted)) return listed.join(', ');
+  return [...listed, token].join(', ');
+}
+
+/**
+ * The ETag of an encoded response: the origin's, with `-crcsync-<coding>`
+ * after it (after the closing quote, §2), so `"v1"` becomes
+ * `"v1"-crcsync-identity` and `W/"v1"` becomes `W/"v1"-crcsync-identity`
+ * (vector 28). `originEncoding` is the coding the origin sent, before any
+ * decoding by the adapter.
+ */
+export function crcsyncEtag(etag: string, originEncoding: string): string {
+  return `${etag.trim()}${ETAG_SUFFIX}${originContentEncoding(originEncoding)}`;
+}
+
+/** The Vary token and Content-Encoding value of an encoded response (§2). */
+export const ENCODED_RESPONSE = { vary: IF_BLOCK_HEADER, contentEncoding: CRCSYNC_ENCODING } as const;
+
+/** Headers an encoded response must not keep: the delta has its own size and digest (§2). */
+export const HEADERS_DROPPED_WHEN_ENCODED = ['content-length', 'content-md5'] as const;

@@ -1,0 +1,76 @@
+// Ordinary HTTP compression (gzip / br with node:zlib) for clients that send
+// no If-Block, and decoding of gzip / br bodies from an upstream before a
+// delta is made (PROTOCOL.md §2: "a server may decode gzip from its upstream
+// first"). A client without If-Block gets what a plain compressing server
+// would send, so the server is a fair baseline for itself.
+
+import type { Transform } from 'node:stream';
+import * as zlib from 'node:zlib';
+
+export type CompressionCoding = 'gzip' | 'br';
+
+export interface CompressionSettings {
+  /** zlib level for gzip (default 6, zlib's and nginx's usual). */
+  gzipLevel: number;
+  /** Brotli quality (default 5: what dynamic-compression setups commonly pick; 11 is for precompressing). */
+  brotliQuality: number;
+  /** Bodies with a known length below this are sent as they are. */
+  minBytes: number;
+}
+
+export const DEFAULT_COMPRESSION: CompressionSettings = { gzipLevel: 6, brotliQuality: 5, minBytes: 256 };
+
+/** Upstream content-codings this server undoes before making a delta. */
+export const DECODABLE_CODINGS: readonly string[] = ['gzip', 'x-gzip', 'br'];
+
+const COMPRESSIBLE_TYPE = /^(text\/|application\/(javascript|ecmascript|json|xml|xhtml\+xml|wasm|manifest\+json|ld\+json)|application\/[a-z0-9.+-]+\+(json|xml)|image\/svg\+xml)/i;
+
+export function isCompressibleType(contentType: string | undefined): boolean {
+  return contentType !== undefined && COMPRESSIBLE_TYPE.test(contentType.trim());
+}
+
+/**
+ * The coding to compress with for this Accept-Encoding, or null for
+ * identity. q-values are honoured (RFC 9110 §12.5.3); on a tie br wins
+ * because it is smaller at similar cost; `*` stands for both.
+ */
+export function negotiateCompression(acceptEncoding: string | undefined): CompressionCoding | null {
+  if (!acceptEncoding) return null;
+  const quality = new Map<string, number>();
+  for (const part of acceptEncoding.split(',')) {
+    const [rawName, ...params] = part.split(';');
+    const name = rawName.trim().toLowerCase();
+    if (!name) continue;
+    let q = 1;
+    for (const param of params) {
+      const [key, value] = param.split('=').map((text) => text.trim());
+      if (key.toLowerCase() === 'q') q = Number(value);
+    }
+    quality.set(name, Number.isFinite(q) ? q : 0);
+  }
+  const wildcard = quality.get('*') ?? 0;
+  const br = quality.get('br') ?? wildcard;
+  const gzip = Math.max(quality.get('gzip') ?? wildcard, quality.get('x-gzip') ?? 0);
+  if (br <= 0 && gzip <= 0) return null;
+  return br >= gzip ? 'br' : 'gzip';
+}
+
+export function createCompressor(coding: CompressionCoding, settings: CompressionSettings, sizeHint?: number): Transform {
+  if (coding === 'gzip') return zlib.createGzip({ level: settings.gzipLevel });
+  const params: Record<number, number> = { [zlib.constants.BROTLI_PARAM_QUALITY]: settings.brotliQuality };
+  if (sizeHint !== undefined) params[zlib.constants.BROTLI_PARAM_SIZE_HINT] = sizeHint;
+  return zlib.createBrotliCompress({ params });
+}
+
+/** A decoder for one of DECODABLE_CODINGS. */
+export function createDecompressor(coding: string): Transform {
+  switch (coding) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip();
+    case 'br':
+      return zlib.createBrotliDecompress();
+    default:
+      throw new RangeError(`no decoder for content-coding "${coding}"`);
+  }
+}

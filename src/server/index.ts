@@ -1,0 +1,20 @@
+// The Node reference server / reverse proxy: public surface (named exports only).
+export { createCrcsyncHandler } from './handler';
+export type { CrcsyncHandler, CrcsyncHandlerOptions, CrcsyncHandlerSettings, NextFunction } from './handler';
+export { MAX_REQUEST_HEADER_BYTES, createCrcsyncServer, listen } from './server';
+export type { CrcsyncServerOptions } from './server';
+export { resolveOrigin } from './origin-choice';
+export type { OriginChoice } from './origin-choice';
+export { OriginError } from './origin';
+export type { Origin, OriginResponse } from './origin';
+export { staticOrigin } from './static-origin';
+export type { StaticOriginOptions } from './static-origin';
+export { proxyOrigin } from './proxy-origin';
+export type { ProxyOriginOptions } from './proxy-origin';
+export { DemoSite, demoOrigin } from './demo-site';
+export type { DemoSiteOptions } from './demo-site';
+export { formatAccessLog, lineLogger } from './access-log';
+export type { AccessLogEntry, AccessLogSink } from './access-log';
+export { DEFAULT_COMPRESSION } from './content-coding';
+export type { CompressionSettings } from './content-coding';
+export { nodeSha1 } from './node-codecs';

@@ -1,0 +1,33 @@
+// Where the server's bodies come from: a static directory, an upstream HTTP
+// origin, the built-in demo site, or any function with this shape (the
+// middleware hook). An origin answers like an HTTP origin would, with
+// identity or already-encoded bodies; the handler does all crcsync work.
+
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { HeaderMap } from './headers';
+
+export interface OriginResponse {
+  status: number;
+  headers: HeaderMap;
+  /** The body, or null when there is none (HEAD, 304, 204, 405...). */
+  body: Readable | null;
+}
+
+/**
+ * Answers one request. Resolves null when this origin has nothing for the
+ * URL (the handler then calls `next()` as middleware, or answers 404).
+ * `signal` aborts when the client goes away: stop work, free resources.
+ */
+export type Origin = (request: IncomingMessage, signal: AbortSignal) => Promise<OriginResponse | null>;
+
+/** An error an origin throws to choose the status the client sees (e.g. 502, 504). */
+export class OriginError extends Error {
+  readonly status: number;
+
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = 'OriginError';
+    this.status = status;
+  }
+}

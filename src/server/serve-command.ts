@@ -1,0 +1,139 @@
+// `crcsync serve`: the reference server from the command line. cli.ts parses
+// the flags (SERVE_OPTIONS) and calls startServe; on success one line
+// `crcsync serving <url>` goes to stdout so scripts can read the port.
+
+import { createWriteStream, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { fflateCompressor, pakoCompressor } from '../protocol/index';
+import { nodeZlibCompressor } from './node-codecs';
+import { AccessLogSink, lineLogger } from './access-log';
+import { CrcsyncHandlerOptions } from './handler';
+import { createCrcsyncServer, listen } from './server';
+
+export const SERVE_USAGE = `usage: crcsync serve (--root DIR | --upstream URL | --demo) [options]
+
+Serves http-crcsync v=1: a client sending If-Block gets a delta
+(Content-Encoding: crcsync), any other client gzip/br per Accept-Encoding.
+Prints "crcsync serving URL" on stdout once listening; one access-log line
+per response on stderr. Stops on SIGINT / SIGTERM.
+
+  --root DIR           serve the files under DIR
+  --upstream URL       reverse proxy to an http:// or https:// origin
+  --demo               built-in demo site: news page, JSON feed, CSS, JS
+  --host HOST          address to listen on (default 127.0.0.1)
+  --port N             port (default 8080; 0 picks a free one)
+  --cert FILE --key FILE   serve HTTPS with this PEM certificate and key
+  --upstream-ca FILE   also trust this PEM CA for an https upstream
+  --deflater NAME      zlib (native, default), fflate, or pako (byte-exact with
+                       the reference vectors) for the delta's literal runs
+  --demo-seed N        seed for the demo site's content (default 1)
+  --log FILE           append the access log to FILE instead of stderr
+  --quiet              no access log`;
+
+export const SERVE_OPTIONS = {
+  root: { type: 'string' },
+  upstream: { type: 'string' },
+  demo: { type: 'boolean' },
+  host: { type: 'string', default: '127.0.0.1' },
+  port: { type: 'string', default: '8080' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  'upstream-ca': { type: 'string' },
+  deflater: { type: 'string', default: 'zlib' },
+  'demo-seed': { type: 'string' },
+  log: { type: 'string' },
+  quiet: { type: 'boolean' },
+} as const;
+
+export type ServeValues = { [Name in keyof typeof SERVE_OPTIONS]?: (typeof SERVE_OPTIONS)[Name]['type'] extends 'boolean' ? boolean : string };
+
+/** A flag combination that cannot work; cli.ts shows it with the usage text. */
+export class ServeArgumentError extends Error {}
+
+function wholeNumber(text: string | undefined, flag: string, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^[0-9]+$/.test(text) || value > max) throw new ServeArgumentError(`${flag} wants a whole number up to ${max}, got "${text}"`);
+  return value;
+}
+
+export interface ServeConfig {
+  options: Parameters<typeof createCrcsyncServer>[0];
+  host: string;
+  port: number;
+  logFile: string | null;
+  quiet: boolean;
+}
+
+/** Checks the flags and reads the files they name; throws ServeArgumentError for a usage mistake. */
+export function serveConfigFromArgs(values: ServeValues): ServeConfig {
+  const sources = [values.root !== undefined, values.upstream !== undefined, values.demo === true].filter(Boolean).length;
+  if (sources !== 1) throw new ServeArgumentError('serve needs exactly one of --root DIR, --upstream URL, --demo');
+  if ((values.cert === undefined) !== (values.key === undefined)) throw new ServeArgumentError('--cert and --key go together');
+  const port = wholeNumber(values.port, '--port', 65535) ?? 8080;
+  const deflaters = { zlib: nodeZlibCompressor, fflate: fflateCompressor, pako: pakoCompressor } as const;
+  const deflater = values.deflater ?? 'zlib';
+  if (!Object.hasOwn(deflaters, deflater)) throw new ServeArgumentError(`unknown --deflater ${deflater}`);
+
+  let origin: CrcsyncHandlerOptions;
+  if (values.root !== undefined) {
+    origin = { root: values.root };
+  } else if (values.upstream !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(values.upstream);
+    } catch {
+      throw new ServeArgumentError(`--upstream is not a URL: "${values.upstream}"`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ServeArgumentError('--upstream must be http:// or https://');
+    origin = { upstream: url, ca: values['upstream-ca'] === undefined ? undefined : readFileSync(values['upstream-ca']) };
+  } else {
+    origin = { demo: { seed: wholeNumber(values['demo-seed'], '--demo-seed', 2 ** 31) ?? 1 } };
+  }
+  return {
+    options: {
+      ...origin,
+      literalCompressor: deflaters[deflater as keyof typeof deflaters],
+      cert: values.cert === undefined ? undefined : readFileSync(values.cert),
+      key: values.key === undefined ? undefined : readFileSync(values.key),
+    },
+    host: values.host ?? '127.0.0.1',
+    port,
+    logFile: values.log ?? null,
+    quiet: values.quiet === true,
+  };
+}
+
+export interface RunningServe {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the server, prints `crcsync serving URL`, and stops cleanly on SIGINT / SIGTERM. */
+export async function startServe(config: ServeConfig): Promise<RunningServe> {
+  let log: AccessLogSink | null = null;
+  let logStream: ReturnType<typeof createWriteStream> | null = null;
+  if (!config.quiet) {
+    if (config.logFile) {
+      logStream = createWriteStream(config.logFile, { flags: 'a' });
+      const stream = logStream;
+      log = lineLogger((line) => stream.write(line));
+    } else {
+      log = lineLogger((line) => process.stderr.write(line));
+    }
+  }
+  const server = createCrcsyncServer({ ...config.options, log }) as Server;
+  const url = await listen(server, config.port, config.host);
+  process.stdout.write(`crcsync serving ${url}\n`);
+  const close = () =>
+    new Promise<void>((resolve) => {
+      process.off('SIGINT', close);
+      process.off('SIGTERM', close);
+      server.close(() => (logStream ? logStream.end(resolve) : resolve()));
+      server.closeAllConnections();
+    });
+  process.once('SIGINT', close);
+  process.once('SIGTERM', close);
+  return { server, url, close };
+}

@@ -1,0 +1,135 @@
+// Static files as an origin (`crcsync serve --root DIR`): GET and HEAD,
+// identity bodies streamed from disk, a validator ETag and If-None-Match,
+// `Cache-Control: no-cache` so browsers revalidate (and a crcsync client
+// then asks with If-Block). No byte ranges: a Range header is ignored and
+// the whole body is served (RFC 9110 §14.2 allows that).
+
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { extname, join, resolve, sep } from 'node:path';
+import { HeaderMap } from './headers';
+import { Origin, OriginResponse } from './origin';
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.htm': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'application/javascript; charset=utf-8',
+  '.mjs': 'application/javascript; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.md': 'text/markdown; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.xml': 'application/xml',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.wasm': 'application/wasm',
+  '.woff2': 'font/woff2',
+};
+
+const BINARY_TYPE = 'application/octet-stream';
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+const SNIFF_BYTES = 512;
+const SNIFF_CACHE_ENTRIES = 1024;
+
+/**
+ * Text or binary, from a file's first bytes (the WHATWG MIME sniffing
+ * "binary data byte" rule): files without a known extension, like the
+ * corpus's `old` / `new`, then still get compressed when they are text.
+ */
+export function looksLikeText(head: Uint8Array): boolean {
+  for (const byte of head) {
+    if (byte <= 0x08 || byte === 0x0b || (byte >= 0x0e && byte <= 0x1a) || (byte >= 0x1c && byte <= 0x1f)) return false;
+  }
+  return true;
+}
+
+async function sniffType(path: string): Promise<string> {
+  const file = await open(path, 'r');
+  try {
+    const head = new Uint8Array(SNIFF_BYTES);
+    const { bytesRead } = await file.read(head, 0, SNIFF_BYTES, 0);
+    return looksLikeText(head.subarray(0, bytesRead)) ? TEXT_TYPE : BINARY_TYPE;
+  } finally {
+    await file.close();
+  }
+}
+
+const READ_CHUNK_BYTES = 64 * 1024;
+
+/** Whether an If-None-Match list names this entity tag (weak comparison, RFC 9110 §13.1.2). */
+export function etagMatches(ifNoneMatch: string, etag: string): boolean {
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '').replace(/-crcsync-[a-z0-9-]+$/i, '');
+  const wanted = opaque(etag);
+  return ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || opaque(tag) === wanted);
+}
+
+function simpleResponse(status: number, headers: Record<string, string>): OriginResponse {
+  return { status, headers: new Map(Object.entries(headers)), body: null };
+}
+
+export interface StaticOriginOptions {
+  /** Content type for files whose extension is not known (default: sniffed, text/plain or application/octet-stream). */
+  defaultType?: string;
+  /** File served for a directory (default index.html). */
+  index?: string;
+}
+
+export function staticOrigin(root: string, options: StaticOriginOptions = {}): Origin {
+  const base = resolve(root);
+  const index = options.index ?? 'index.html';
+  // Sniffed types by path, size and mtime: one read per file version, bounded.
+  const sniffed = new Map<string, string>();
+  async function typeOf(path: string, version: string): Promise<string> {
+    const known = CONTENT_TYPES[extname(path).toLowerCase()] ?? options.defaultType;
+    if (known) return known;
+    const key = `${path}\0${version}`;
+    let type = sniffed.get(key);
+    if (type === undefined) {
+      type = await sniffType(path);
+      if (sniffed.size >= SNIFF_CACHE_ENTRIES) sniffed.delete(sniffed.keys().next().value!);
+      sniffed.set(key, type);
+    }
+    return type;
+  }
+  return async (req) => {
+    const method = req.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD') return simpleResponse(405, { allow: 'GET, HEAD', 'content-length': '0' });
+    let pathname: string;
+    try {
+      pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://host').pathname);
+    } catch {
+      return simpleResponse(400, { 'content-length': '0' });
+    }
+    if (pathname.includes('\0')) return simpleResponse(400, { 'content-length': '0' });
+    let path = resolve(join(base, pathname));
+    if (path !== base && !path.startsWith(base + sep)) return null;
+    let info = await stat(path).catch(() => null);
+    if (info?.isDirectory()) {
+      path = join(path, index);
+      info = await stat(path).catch(() => null);
+    }
+    if (!info?.isFile()) return null;
+
+    const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
+    const headers: HeaderMap = new Map([
+      ['content-type', await typeOf(path, etag)],
+      ['content-length', String(info.size)],
+      ['last-modified', info.mtime.toUTCString()],
+      ['etag', etag],
+      ['cache-control', 'no-cache'],
+    ]);
+    const ifNoneMatch = req.headers['if-none-match'];
+    if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, etag)) {
+      headers.delete('content-length');
+      headers.delete('content-type');
+      return { status: 304, headers, body: null };
+    }
+    if (method === 'HEAD') return { status: 200, headers, body: null };
+    return { status: 200, headers, body: createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }) };
+  };
+}

@@ -1,0 +1,86 @@
+// Failure is invisible (PROTOCOL.md §3, §5): a corrupt delta, a wrong
+// digest, a truncated body and a server that lies about crcsync (full body
+// labelled `Content-Encoding: crcsync`) all end with the correct page. The
+// extension refetches the URL without If-Block, writes that body through
+// the filter, logs why, and replaces the bad cache entry.
+
+import type { Page } from 'puppeteer-core';
+import { LaunchedFirefox, WAIT_MS, askBackground, launchFirefox, openExtensionPage, tabIdOf, waitFor } from './helpers/firefox';
+import { DamageMode, DamagingProxy, SiteServer, startDamagingProxy, startSiteServer } from './helpers/servers';
+import { expectPageShows, siteVersion, writeSite } from './helpers/site-content';
+
+const FILES = ['index.html', 'style.css', 'app.js', 'data.json'];
+
+let site: SiteServer;
+let proxy: DamagingProxy;
+let firefox: LaunchedFirefox;
+let page: Page;
+let control: Page;
+
+beforeAll(async () => {
+  site = await startSiteServer();
+  proxy = await startDamagingProxy(site.origin);
+  firefox = await launchFirefox();
+  page = await firefox.browser.newPage();
+  writeSite(site.write, siteVersion(1), 'start/');
+  await expectPageShows(page, `${proxy.origin}/start/index.html`, siteVersion(1), WAIT_MS);
+  control = await openExtensionPage(firefox.browser, page, `/__crcsync_test__/open-popup?site=${encodeURIComponent(proxy.origin)}`);
+}, 60_000);
+
+afterAll(async () => {
+  await firefox?.close();
+  await proxy?.close();
+  await site?.close();
+});
+
+const MODES: [DamageMode, RegExp][] = [
+  ['corrupt', /^(DELTA_[A-Z_]+)$/],
+  ['wrong-digest', /^DELTA_DIGEST_MISMATCH$/],
+  ['truncate', /^DELTA_(TRUNCATED|MISSING_DIGEST)$/],
+  ['lie', /^DELTA_[A-Z_]+$/],
+];
+
+test.each(MODES)('a %s delta still ends with the correct page', async (mode, reasonPattern) => {
+  const directory = `${mode}/`;
+  const stored = (await askBackground(control, 'getStoreSummary', { settle: true })).entries.length;
+  proxy.mode = 'none';
+  writeSite(site.write, siteVersion(1), directory);
+  await expectPageShows(page, `${proxy.origin}/${directory}index.html`, siteVersion(1), WAIT_MS);
+  await waitFor('the first visit stored', async () => {
+    const summary = await askBackground(control, 'getStoreSummary', { settle: true });
+    return summary.entries.length >= stored + FILES.length ? true : undefined;
+  });
+
+  const next = siteVersion(2, ` (${mode})`);
+  writeSite(site.write, next, directory);
+  proxy.mode = mode;
+  const seenBefore = proxy.requests.length;
+  await expectPageShows(page, `${proxy.origin}/${directory}index.html`, next, WAIT_MS);
+
+  // Each file: once with If-Block (damaged answer), then once without (the background's refetch).
+  for (const file of FILES) {
+    const seen = proxy.requests.slice(seenBefore).filter((request) => request.path === `/${directory}${file}`);
+    expect(seen.map((request) => request.ifBlock !== undefined)).toEqual([true, false]);
+  }
+  const tabId = await tabIdOf(control, proxy.origin);
+  const fellBack = await waitFor('four fell-back exchanges', async () => {
+    const records = (await askBackground(control, 'getExchanges', { tabId })).filter(
+      (record) => record.outcome === 'fell-back' && record.url.includes(`/${directory}`),
+    );
+    return records.length >= FILES.length ? records : undefined;
+  });
+  for (const record of fellBack) {
+    expect(record.reason).toMatch(reasonPattern);
+    expect(record.fullBytes).toBeGreaterThan(0);
+  }
+  // The bad entries were replaced by the refetched bodies: the next visit deltas against those.
+  await askBackground(control, 'getStoreSummary', { settle: true });
+  proxy.mode = 'none';
+  const third = siteVersion(3, ` (${mode})`);
+  writeSite(site.write, third, directory);
+  const seenBeforeThird = proxy.requests.length;
+  await expectPageShows(page, `${proxy.origin}/${directory}index.html`, third, WAIT_MS);
+  const thirdRequests = proxy.requests.slice(seenBeforeThird).filter((request) => request.path.startsWith(`/${directory}`));
+  expect(thirdRequests.length).toBe(FILES.length);
+  expect(thirdRequests.every((request) => request.ifBlock !== undefined)).toBe(true);
+});

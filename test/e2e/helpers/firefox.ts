@@ -1,0 +1,144 @@
+// Headless Firefox ESR with the test build of the extension, driven by
+// puppeteer-core over WebDriver BiDi. One browser per test file; every wait
+// is bounded; callers close the browser in afterAll / finally.
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import puppeteer, { Browser, Page, Target } from 'puppeteer-core';
+import type { MessageMap, MessageType } from '../../../extension/shared/messages';
+
+export const ROOT = resolve(__dirname, '../../..');
+export const EXTENSION_DIR = join(ROOT, 'dist/firefox-test');
+export const ARTIFACTS_DIR = join(ROOT, 'test/artifacts');
+export const ADDON_ID = 'crcsync@example.org';
+/** Fixed so a restarted profile finds the same moz-extension:// origin (and its IndexedDB). */
+export const ADDON_UUID = '6f1c7c4e-2b0e-4b8a-9c55-0c5e3a2d7e11';
+
+/** Every wait in the e2e tests is bounded by this. */
+export const WAIT_MS = 15_000;
+
+export function firefoxPath(): string {
+  return execFileSync('sh', ['-c', 'command -v firefox-esr || command -v firefox']).toString().trim();
+}
+
+export interface LaunchedFirefox {
+  browser: Browser;
+  profileDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Launches Firefox and installs the test build. Pass a profileDir to reuse a
+ * profile (the restart test); the prefs keep the extension's UUID and
+ * storage across the temporary add-on's uninstall at shutdown.
+ */
+export async function launchFirefox(options: { profileDir?: string } = {}): Promise<LaunchedFirefox> {
+  const ownsProfile = options.profileDir === undefined;
+  const profileDir = options.profileDir ?? mkdtempSync(join(tmpdir(), 'crcsync-e2e-profile-'));
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: firefoxPath(),
+    headless: true,
+    userDataDir: profileDir,
+    protocolTimeout: WAIT_MS * 2,
+    extraPrefsFirefox: {
+      'extensions.webextensions.uuids': JSON.stringify({ [ADDON_ID]: ADDON_UUID }),
+      'extensions.webextensions.keepStorageOnUninstall': true,
+      'extensions.webextensions.keepUuidOnUninstall': true,
+      // Keep the tests about crcsync: no background traffic, no first-run pages.
+      'browser.shell.checkDefaultBrowser': false,
+      'app.update.enabled': false,
+      'network.http.speculative-parallel-limit': 0,
+    },
+  });
+  try {
+    await browser.installExtension(EXTENSION_DIR);
+  } catch (error) {
+    await browser.close();
+    throw error;
+  }
+  return {
+    browser,
+    profileDir,
+    close: async () => {
+      await browser.close().catch(() => undefined);
+      if (ownsProfile) rmSync(profileDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function withTimeout<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Polls `check` until it returns a value other than undefined; bounded. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, ms = WAIT_MS): Promise<T> {
+  const deadline = Date.now() + ms;
+  let delay = 25;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, 250);
+  }
+}
+
+/**
+ * Asks the extension to open one of its pages in a new tab (via a trigger
+ * URL fetched from `from`, an http://127.0.0.1 page) and returns that tab
+ * once the page says it is ready.
+ */
+export async function openExtensionPage(browser: Browser, from: Page, triggerPath: string): Promise<Page> {
+  const known = new Set(browser.targets());
+  const created = browser.waitForTarget((target: Target) => target.type() === 'page' && !known.has(target), { timeout: WAIT_MS });
+  await from.evaluate((path) => fetch(path).then((response) => response.status), triggerPath);
+  const target = await created;
+  const page = await withTimeout(target.page(), 'the extension page').then((found) => {
+    if (!found) throw new Error('the new target has no page');
+    return found;
+  });
+  await page.waitForFunction(() => location.href.startsWith('moz-extension://') && document.body?.dataset.ready === 'true', {
+    timeout: WAIT_MS,
+  });
+  return page;
+}
+
+/** Sends a typed message to the background from an extension page. */
+export function askBackground<T extends MessageType>(
+  extensionPage: Page,
+  type: T,
+  request: MessageMap[T]['request'],
+): Promise<MessageMap[T]['response']> {
+  return withTimeout(
+    extensionPage.evaluate(
+      (message) => (globalThis as unknown as { browser: { runtime: { sendMessage(m: unknown): Promise<unknown> } } }).browser.runtime.sendMessage(message),
+      { type, request },
+    ) as Promise<MessageMap[T]['response']>,
+    `background reply to ${type}`,
+  );
+}
+
+/** The id of the tab showing a page of `origin` (the test build holds host permission for 127.0.0.1). */
+export async function tabIdOf(extensionPage: Page, origin: string): Promise<number> {
+  const ids = await extensionPage.evaluate(
+    (prefix) =>
+      (globalThis as unknown as { browser: { tabs: { query(q: unknown): Promise<{ id: number; url?: string }[]> } } }).browser.tabs
+        .query({})
+        .then((tabs) => tabs.filter((tab) => (tab.url ?? '').startsWith(prefix)).map((tab) => tab.id)),
+    `${origin}/`,
+  );
+  if (ids.length !== 1) throw new Error(`expected one tab on ${origin}, found ${ids.length}`);
+  return ids[0];
+}
+
+export function artifactPath(name: string): string {
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  return join(ARTIFACTS_DIR, name);
+}

@@ -1,0 +1,230 @@
+// The server's small passes, each on its own: header passes, content
+// negotiation, the response plan, the access-log format, the static origin's
+// helpers, the proxy's URL mapping, the native literal compressor and the
+// delta Transform.
+
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
+import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { getDefaultEngine } from '../../src/core/embedded-core';
+import { DeltaDecoder } from '../../src/protocol/delta-decoder';
+import { DeltaEncoder } from '../../src/protocol/delta-encoder';
+import { formatIfBlock, parseIfBlock } from '../../src/protocol/if-block';
+import { formatAccessLog } from '../../src/server/access-log';
+import { DEFAULT_COMPRESSION, isCompressibleType, negotiateCompression } from '../../src/server/content-coding';
+import { DeltaTransform } from '../../src/server/delta-transform';
+import { addCapability, applyCompressionHeaders, applyDeltaHeaders, stripHopByHop, upstreamRequestHeaders } from '../../src/server/header-passes';
+import { HeaderMap, headerName, toOutgoing } from '../../src/server/headers';
+import { nodeSha1, nodeZlibCompressor } from '../../src/server/node-codecs';
+import { upstreamTarget } from '../../src/server/proxy-origin';
+import { planResponse } from '../../src/server/response-plan';
+import { etagMatches, looksLikeText } from '../../src/server/static-origin';
+import { readSections } from '../helpers/delta-sections';
+import { mutate, randomBytes, randomSplit, seededRandom } from '../helpers/random';
+
+const engine = getDefaultEngine();
+
+describe('header passes', () => {
+  it('adds Capability to any headers', () => {
+    const headers: HeaderMap = new Map();
+    addCapability(headers);
+    expect(toOutgoing(headers)).toEqual({ Capability: 'crcsync; m=1' });
+  });
+
+  it('applies the §2 edits of an encoded response', () => {
+    const headers: HeaderMap = new Map([
+      ['etag', '"v1"'],
+      ['vary', 'Accept-Encoding'],
+      ['content-length', '10'],
+      ['content-md5', 'x'],
+      ['accept-ranges', 'bytes'],
+      ['content-type', 'text/html'],
+    ]);
+    applyDeltaHeaders(headers, 'identity');
+    expect(Object.fromEntries(headers)).toEqual({ etag: '"v1"-crcsync-identity', vary: 'Accept-Encoding, If-Block', 'content-encoding': 'crcsync', 'content-type': 'text/html' });
+  });
+
+  it('weakens the ETag and merges Vary for gzip / br', () => {
+    const headers: HeaderMap = new Map([['etag', '"v1"'], ['content-length', '10']]);
+    applyCompressionHeaders(headers, 'br');
+    expect(Object.fromEntries(headers)).toEqual({ etag: 'W/"v1"', vary: 'Accept-Encoding', 'content-encoding': 'br' });
+  });
+
+  it('strips hop-by-hop headers and those Connection names', () => {
+    const headers: HeaderMap = new Map([['connection', 'close, X-Hop'], ['x-hop', '1'], ['keep-alive', 'timeout=5'], ['transfer-encoding', 'chunked'], ['x-end', '2']]);
+    stripHopByHop(headers);
+    expect(Object.fromEntries(headers)).toEqual({ 'x-end': '2' });
+  });
+
+  it('builds upstream request headers without If-Block, with Host and X-Forwarded-*', () => {
+    const req = new IncomingMessage(new Socket());
+    req.headers = { host: 'proxy.example', 'if-block': 'v=1; fs=1; h=x', 'x-forwarded-for': '10.0.0.1', te: 'trailers', accept: '*/*' };
+    const headers = upstreamRequestHeaders(req, new URL('https://origin.example:8443/base'));
+    expect(headers).toMatchObject({ host: 'origin.example:8443', 'x-forwarded-host': 'proxy.example', 'x-forwarded-proto': 'http', accept: '*/*' });
+    expect(headers['x-forwarded-for']).toMatch(/^10\.0\.0\.1, /);
+    expect(headers['if-block']).toBeUndefined();
+    expect(headers.te).toBeUndefined();
+  });
+
+  it('spells header names as the vectors do', () => {
+    expect(['etag', 'content-md5', 'content-encoding', 'vary', 'x-a-b'].map(headerName)).toEqual(['ETag', 'Content-MD5', 'Content-Encoding', 'Vary', 'X-A-B']);
+  });
+});
+
+describe('content negotiation', () => {
+  it.each([
+    [undefined, null],
+    ['', null],
+    ['gzip', 'gzip'],
+    ['x-gzip', 'gzip'],
+    ['br', 'br'],
+    ['gzip, deflate, br, zstd', 'br'],
+    ['br;q=0.8, gzip;q=0.9', 'gzip'],
+    ['gzip;q=0, br;q=0', null],
+    ['*', 'br'],
+    ['*;q=0.5, br;q=0', 'gzip'],
+    ['identity', null],
+    ['gzip;q=nonsense', null],
+  ])('Accept-Encoding %p -> %p', (header, coding) => {
+    expect(negotiateCompression(header)).toBe(coding);
+  });
+
+  it.each([
+    ['text/html; charset=utf-8', true],
+    ['application/javascript', true],
+    ['application/feed+json', true],
+    ['image/svg+xml', true],
+    ['image/png', false],
+    ['application/octet-stream', false],
+    [undefined, false],
+  ])('%p compressible: %p', (type, compressible) => {
+    expect(isCompressibleType(type)).toBe(compressible);
+  });
+});
+
+describe('planResponse', () => {
+  const base = Buffer.alloc(1000, 'x');
+  const settings = { compression: DEFAULT_COMPRESSION };
+  const origin = (headers: Record<string, string>, status = 200) => ({ status, headers: new Map(Object.entries(headers)) });
+
+  it('plans a delta, decoding gzip first', () => {
+    const plan = planResponse({ method: 'GET', ifBlock: formatIfBlock(base, engine)!, acceptEncoding: 'gzip' }, origin({ 'content-encoding': 'gzip', etag: '"a"', 'content-type': 'text/html' }), settings);
+    expect(plan).toMatchObject({ decode: 'gzip', compress: null, encoding: 'crcsync', passReason: null });
+    expect(plan.delta?.fileSize).toBe(1000);
+    expect(Object.fromEntries(plan.headers)).toMatchObject({ 'content-encoding': 'crcsync', etag: '"a"-crcsync-gzip', capability: 'crcsync; m=1' });
+  });
+
+  it('plans gzip for a client without If-Block, identity for tiny or binary bodies', () => {
+    expect(planResponse({ method: 'GET', ifBlock: undefined, acceptEncoding: 'gzip' }, origin({ 'content-type': 'text/css' }), settings)).toMatchObject({ compress: 'gzip', passReason: 'no-if-block' });
+    expect(planResponse({ method: 'GET', ifBlock: undefined, acceptEncoding: 'gzip' }, origin({ 'content-type': 'text/css', 'content-length': '100' }), settings).compress).toBeNull();
+    expect(planResponse({ method: 'GET', ifBlock: undefined, acceptEncoding: 'gzip' }, origin({ 'content-type': 'image/png' }), settings).compress).toBeNull();
+  });
+
+  it('never compresses or decodes a no-transform response', () => {
+    const plan = planResponse({ method: 'GET', ifBlock: formatIfBlock(base, engine)!, acceptEncoding: 'gzip' }, origin({ 'content-type': 'text/html', 'cache-control': 'no-transform', 'content-encoding': 'br' }), settings);
+    expect(plan).toMatchObject({ decode: null, delta: null, compress: null, encoding: 'br', passReason: 'no-transform' });
+  });
+
+  it('does not change the origin headers it was given', () => {
+    const given = origin({ etag: '"a"', 'content-type': 'text/html' });
+    planResponse({ method: 'GET', ifBlock: formatIfBlock(base, engine)!, acceptEncoding: undefined }, given, settings);
+    expect(Object.fromEntries(given.headers)).toEqual({ etag: '"a"', 'content-type': 'text/html' });
+  });
+});
+
+describe('small helpers', () => {
+  it('formats one access-log line, escaping the URL', () => {
+    const line = formatAccessLog({ time: new Date(0), method: 'GET', url: '/a b\n', status: 200, encoding: 'crcsync', sentBytes: 10, fullBytes: 100, milliseconds: 1.25, passReason: 'no-store', aborted: true });
+    expect(line).toBe('1970-01-01T00:00:00.000Z GET /a%20b%0A 200 crcsync sent=10 full=100 1.3ms pass=no-store aborted');
+  });
+
+  it('matches If-None-Match weakly, through the crcsync suffix', () => {
+    expect(etagMatches('"a", W/"b"', '"b"')).toBe(true);
+    expect(etagMatches('"b"-crcsync-gzip', '"b"')).toBe(true);
+    expect(etagMatches('*', '"b"')).toBe(true);
+    expect(etagMatches('"c"', '"b"')).toBe(false);
+  });
+
+  it('tells text from binary by the first bytes', () => {
+    expect(looksLikeText(Buffer.from('<p>héllo</p>\r\n\t'))).toBe(true);
+    expect(looksLikeText(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(false);
+  });
+
+  it('maps request paths under the upstream path', () => {
+    const upstream = new URL('http://origin.example/base/');
+    expect(upstreamTarget(upstream, '/a?b=c').href).toBe('http://origin.example/base/a?b=c');
+    expect(upstreamTarget(new URL('http://origin.example'), '/').href).toBe('http://origin.example/');
+    expect(upstreamTarget(upstream, '//evil.example/x').host).toBe('origin.example');
+  });
+});
+
+describe('nodeZlibCompressor', () => {
+  it('makes Z sections that inflate to the literal runs, whatever the chunking', () => {
+    const random = seededRandom(11);
+    const old = randomBytes(random, 300_000, 40);
+    const updated = mutate(random, old, 60);
+    const ifBlock = parseIfBlock(formatIfBlock(old, engine)!);
+    for (let round = 0; round < 4; round++) {
+      const parts: Uint8Array[] = [];
+      const reference: Uint8Array[] = [];
+      const encoder = new DeltaEncoder(ifBlock, { engine, compressor: nodeZlibCompressor, sha1: nodeSha1 }, (chunk) => parts.push(chunk));
+      const oracle = new DeltaEncoder(ifBlock, { engine, sha1: nodeSha1 }, (chunk) => reference.push(chunk));
+      const pieces = randomSplit(random, updated, 20);
+      pieces.forEach((piece, index) => encoder.push(piece, index === pieces.length - 1));
+      oracle.push(updated, true);
+      const delta = Buffer.concat(parts);
+      // Same sections as the fflate encoder: same blocks, same literal bytes.
+      const simplify = (bytes: Uint8Array) => readSections(bytes).map((section) => (section.kind === 'Z' ? { kind: 'Z', literal: section.literal } : section));
+      expect(simplify(delta)).toEqual(simplify(Buffer.concat(reference)));
+      let rebuilt: Uint8Array | null = null;
+      new DeltaDecoder(old, {}, (body) => (rebuilt = body)).push(delta, true);
+      expect(Buffer.from(rebuilt!).equals(Buffer.from(updated))).toBe(true);
+    }
+  });
+
+  it('makes a valid stream for a run longer than one segment', () => {
+    const random = seededRandom(12);
+    const old = randomBytes(random, 1000);
+    const updated = randomBytes(random, 500_000, 30);
+    const parts: Uint8Array[] = [];
+    new DeltaEncoder(parseIfBlock(formatIfBlock(old, engine)!), { engine, compressor: nodeZlibCompressor }, (chunk) => parts.push(chunk)).push(updated, true);
+    const sections = readSections(Buffer.concat(parts));
+    expect(sections.map((section) => section.kind)).toEqual(['Z', 'S']);
+  });
+});
+
+describe('DeltaTransform', () => {
+  const random = seededRandom(13);
+  const old = randomBytes(random, 50_000, 50);
+  const updated = mutate(random, old, 10);
+  const ifBlock = parseIfBlock(formatIfBlock(old, engine)!);
+
+  it('streams a delta that decodes, for any chunking', async () => {
+    const chunks: Buffer[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await pipeline(Readable.from(randomSplit(random, updated, 30).map((piece) => Buffer.from(piece))), new DeltaTransform(ifBlock, { engine, sha1: nodeSha1 }), sink);
+    let rebuilt: Uint8Array | null = null;
+    new DeltaDecoder(old, {}, (body) => (rebuilt = body)).push(Buffer.concat(chunks), true);
+    expect(Buffer.from(rebuilt!).equals(Buffer.from(updated))).toBe(true);
+  });
+
+  it('can be destroyed mid-stream and reports encoder errors as stream errors', async () => {
+    const transform = new DeltaTransform(ifBlock, { engine });
+    transform.write(Buffer.from(updated.subarray(0, 1000)));
+    transform.destroy();
+    await new Promise((resolve) => transform.once('close', resolve));
+    expect(transform.destroyed).toBe(true);
+
+    const failing = new DeltaTransform(ifBlock, {
+      engine,
+      compressor: () => ({
+        push() {
+          throw new Error('compressor broke');
+        },
+      }),
+    });
+    await expect(pipeline(Readable.from([Buffer.from(randomBytes(random, 100_000))]), failing, new PassThrough().resume())).rejects.toThrow('compressor broke');
+  });
+});

@@ -1,0 +1,140 @@
+// Static files over HTTP (`crcsync serve --root`) with the project's own
+// fixtures: what each kind of client gets, and the pass-through cases of
+// PROTOCOL.md §2 that a static origin can produce.
+
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getDefaultEngine } from '../../src/core/embedded-core';
+import { formatIfBlock } from '../../src/protocol/if-block';
+import { decodeResponse, fetchLogged, fetchRaw, startCrcsync, TestServer } from './http-helpers';
+import { makeFixtures } from './fixtures';
+
+const fixtures = makeFixtures();
+
+describe('static root over HTTP', () => {
+  let root: string;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'crcsync-static-'));
+    for (const pair of fixtures) writeFileSync(join(root, `${pair.name}.html`), pair.new);
+    mkdirSync(join(root, 'dir'));
+    writeFileSync(join(root, 'dir', 'index.html'), fixtures[1].new);
+    writeFileSync(join(root, 'image.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...new Uint8Array(3000)]));
+    writeFileSync(join(root, 'notes'), 'plain text without an extension\n'.repeat(40));
+    server = await startCrcsync({ root });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it.each(fixtures.map((pair) => [pair.name, pair] as const))('%s: a client holding old decodes new', async (name, pair) => {
+    const ifBlock = formatIfBlock(pair.old, getDefaultEngine())!;
+    const result = await fetchRaw(`${server.url}/${name}.html`, { headers: { 'If-Block': ifBlock } });
+    expect(result.status).toBe(200);
+    expect(result.headers['content-encoding']).toBe('crcsync');
+    expect(result.headers.capability).toBe('crcsync; m=1');
+    expect(decodeResponse(result, pair.old).equals(pair.new)).toBe(true);
+    if (name === 'unchanged') expect(result.body.length).toBe(101); // 40 × B i + S (§3)
+    if (name === 'emptied') expect(result.body.length).toBe(21); // S only (§3)
+  });
+
+  it.each([
+    ['identity', undefined, undefined],
+    ['gzip', 'gzip', 'gzip'],
+    ['br', 'br', 'br'],
+    ['br preferred on a tie', 'gzip, deflate, br', 'br'],
+    ['gzip by q-value', 'br;q=0.5, gzip', 'gzip'],
+    ['nothing acceptable', 'zstd, br;q=0', undefined],
+  ])('a client without If-Block gets %s', async (_label, acceptEncoding, expected) => {
+    const pair = fixtures[1];
+    const result = await fetchRaw(`${server.url}/${pair.name}.html`, { headers: acceptEncoding ? { 'Accept-Encoding': acceptEncoding } : {} });
+    expect(result.status).toBe(200);
+    expect(result.headers['content-encoding']).toBe(expected);
+    expect(result.headers.capability).toBe('crcsync; m=1');
+    expect(decodeResponse(result, null).equals(pair.new)).toBe(true);
+    if (expected) {
+      expect(result.headers.vary).toBe('Accept-Encoding');
+      expect(result.headers.etag).toMatch(/^W\//);
+      expect(result.headers['content-length']).toBeUndefined();
+    } else {
+      expect(result.headers['content-length']).toBe(String(pair.new.length));
+    }
+  });
+
+  it('serves binary files without gzip but still as a delta', async () => {
+    const plain = await fetchRaw(`${server.url}/image.png`, { headers: { 'Accept-Encoding': 'gzip' } });
+    expect(plain.headers['content-type']).toBe('image/png');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    const delta = await fetchRaw(`${server.url}/image.png`, { headers: { 'If-Block': formatIfBlock(plain.body, getDefaultEngine())! } });
+    expect(delta.headers['content-encoding']).toBe('crcsync');
+    expect(decodeResponse(delta, plain.body).equals(plain.body)).toBe(true);
+  });
+
+  it('sniffs extensionless text files as text, so they are compressed', async () => {
+    const result = await fetchRaw(`${server.url}/notes`, { headers: { 'Accept-Encoding': 'gzip' } });
+    expect(result.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(result.headers['content-encoding']).toBe('gzip');
+  });
+
+  it('serves index.html for a directory', async () => {
+    const result = await fetchRaw(`${server.url}/dir/`);
+    expect(result.body.equals(fixtures[1].new)).toBe(true);
+  });
+
+  it('answers 304 to a matching If-None-Match, also with the crcsync ETag suffix, and does not encode it', async () => {
+    const pair = fixtures[1];
+    const first = await fetchRaw(`${server.url}/${pair.name}.html`);
+    const etag = String(first.headers.etag);
+    for (const tag of [etag, `${etag}-crcsync-identity`, `W/${etag}`]) {
+      const result = await fetchRaw(`${server.url}/${pair.name}.html`, {
+        headers: { 'If-None-Match': tag, 'If-Block': formatIfBlock(pair.old, getDefaultEngine())! },
+      });
+      expect(result.status).toBe(304);
+      expect(result.headers['content-encoding']).toBeUndefined();
+      expect(result.headers.capability).toBe('crcsync; m=1');
+      expect(result.body.length).toBe(0);
+    }
+  });
+
+  it('passes HEAD through with Capability and no body, even with If-Block (§2)', async () => {
+    const pair = fixtures[1];
+    const result = await fetchRaw(`${server.url}/${pair.name}.html`, { method: 'HEAD', headers: { 'If-Block': formatIfBlock(pair.old, getDefaultEngine())! } });
+    expect(result.status).toBe(200);
+    expect(result.headers['content-encoding']).toBeUndefined();
+    expect(result.headers['content-length']).toBe(String(pair.new.length));
+    expect(result.headers.capability).toBe('crcsync; m=1');
+    expect(result.body.length).toBe(0);
+  });
+
+  it('answers 405 to POST, 404 to a missing file, and never leaves the root', async () => {
+    const post = await fetchRaw(`${server.url}/page.html`, { method: 'POST', body: 'x=1' });
+    expect(post.status).toBe(405);
+    expect(post.headers.allow).toBe('GET, HEAD');
+    expect(post.headers.capability).toBe('crcsync; m=1');
+    const missing = await fetchRaw(`${server.url}/nope.html`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.capability).toBe('crcsync; m=1');
+    for (const path of ['/../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/dir/..%2f..%2f..%2fetc%2fpasswd', '/%00', '/%E0%A4%A']) {
+      const result = await fetchRaw(`${server.url}${path}`);
+      expect([400, 404]).toContain(result.status);
+    }
+  });
+
+  it('logs one line per response with encoding and sizes', async () => {
+    const pair = fixtures[2];
+    const before = server.logs.length;
+    const delta = (await fetchLogged(server, `/${pair.name}.html`, { headers: { 'If-Block': formatIfBlock(pair.old, getDefaultEngine())! } })).log;
+    const gzip = (await fetchLogged(server, `/${pair.name}.html`, { headers: { 'Accept-Encoding': 'gzip' } })).log;
+    expect(server.logs.length - before).toBe(2);
+    expect(delta).toMatchObject({ method: 'GET', url: `/${pair.name}.html`, status: 200, encoding: 'crcsync', fullBytes: pair.new.length });
+    expect(delta.sentBytes).toBeGreaterThan(0);
+    expect(delta.sentBytes).toBeLessThan(pair.new.length / 5);
+    expect(gzip).toMatchObject({ encoding: 'gzip', fullBytes: pair.new.length });
+    expect(gzip.sentBytes).toBeLessThan(pair.new.length);
+    expect(delta.milliseconds).toBeGreaterThanOrEqual(0);
+  });
+});

@@ -1,0 +1,93 @@
+// The server-side rules of PROTOCOL.md §2 and §5 as pure functions.
+
+import { getDefaultEngine } from '../../../src/core/embedded-core';
+import { formatIfBlock } from '../../../src/protocol/if-block';
+import {
+  DeltaEncodingInput,
+  cacheControlDirectives,
+  crcsyncEtag,
+  decideDeltaEncoding,
+  mergeVary,
+  originContentEncoding,
+} from '../../../src/protocol/response-policy';
+
+const base = new Uint8Array(4000).map((_, i) => i % 251);
+const ifBlock = formatIfBlock(base, getDefaultEngine())!;
+const encodable: DeltaEncodingInput = {
+  method: 'GET',
+  status: 200,
+  ifBlock,
+  contentEncoding: undefined,
+  contentRange: undefined,
+  cacheControl: undefined,
+  decodable: ['gzip', 'br'],
+};
+
+describe('decideDeltaEncoding', () => {
+  it('encodes a GET 200 identity response with a valid If-Block', () => {
+    const decision = decideDeltaEncoding(encodable);
+    expect(decision.encode).toBe(true);
+    if (decision.encode) {
+      expect(decision.ifBlock.fileSize).toBe(4000);
+      expect(decision.originEncoding).toBe('identity');
+    }
+  });
+
+  it.each([
+    ['HEAD', { method: 'HEAD' }, 'method'],
+    ['POST', { method: 'POST' }, 'method'],
+    ['304', { status: 304 }, 'status'],
+    ['206', { status: 206 }, 'status'],
+    ['204', { status: 204 }, 'status'],
+    ['a Content-Range on a 200', { contentRange: 'bytes 0-9/10' }, 'partial'],
+    ['no-transform', { cacheControl: 'max-age=0, No-Transform' }, 'no-transform'],
+    ['no-store', { cacheControl: ['private', 'no-store'] }, 'no-store'],
+    ['no If-Block', { ifBlock: undefined }, 'no-if-block'],
+    ['an undecodable coding', { contentEncoding: 'zstd' }, 'encoded'],
+    ['two codings', { contentEncoding: 'gzip, br' }, 'encoded'],
+    ['an invalid If-Block', { ifBlock: 'v=1, fs=4000, h=AAAA' }, 'invalid-if-block'],
+    ['two If-Block lines', { ifBlock: [ifBlock, ifBlock] }, 'invalid-if-block'],
+    ['a tail over the budget', { maxBlockBytes: 50 }, 'window-too-large'],
+  ] as const)('passes through %s', (_label, change, reason) => {
+    const decision = decideDeltaEncoding({ ...encodable, ...change });
+    expect(decision).toMatchObject({ encode: false, reason });
+  });
+
+  it('keeps the parse error for the log', () => {
+    const decision = decideDeltaEncoding({ ...encodable, ifBlock: `v=1; fs=4000; h=${'A'.repeat(5000)}` });
+    expect(decision).toMatchObject({ encode: false, reason: 'invalid-if-block', error: { code: 'IF_BLOCK_TOO_LONG' } });
+  });
+
+  it('encodes after decoding a coding the adapter can undo', () => {
+    expect(decideDeltaEncoding({ ...encodable, contentEncoding: 'GZIP' })).toMatchObject({ encode: true, originEncoding: 'gzip' });
+    expect(decideDeltaEncoding({ ...encodable, contentEncoding: 'identity' })).toMatchObject({ encode: true, originEncoding: 'identity' });
+  });
+});
+
+describe('header rules', () => {
+  it('merges If-Block into Vary once, and leaves * alone', () => {
+    expect(mergeVary(undefined, 'If-Block')).toBe('If-Block');
+    expect(mergeVary('Accept-Encoding', 'If-Block')).toBe('Accept-Encoding, If-Block');
+    expect(mergeVary(['Accept-Encoding', 'Cookie'], 'If-Block')).toBe('Accept-Encoding, Cookie, If-Block');
+    expect(mergeVary('accept-encoding, if-block', 'If-Block')).toBe('accept-encoding, if-block');
+    expect(mergeVary('*', 'If-Block')).toBe('*');
+    expect(mergeVary(' , ', 'If-Block')).toBe('If-Block');
+  });
+
+  it('suffixes the ETag after the closing quote with the origin coding', () => {
+    expect(crcsyncEtag('"v1"', 'identity')).toBe('"v1"-crcsync-identity');
+    expect(crcsyncEtag('W/"ad8f"', '')).toBe('W/"ad8f"-crcsync-identity');
+    expect(crcsyncEtag('"g1"', 'gzip')).toBe('"g1"-crcsync-gzip');
+  });
+
+  it('reads Cache-Control directives case-insensitively, ignoring values', () => {
+    expect([...cacheControlDirectives('max-age=60, No-Store,private="x"')]).toEqual(['max-age', 'no-store', 'private']);
+    expect(cacheControlDirectives(undefined).size).toBe(0);
+  });
+
+  it('normalises the origin coding', () => {
+    expect(originContentEncoding(undefined)).toBe('identity');
+    expect(originContentEncoding(' Identity ')).toBe('identity');
+    expect(originContentEncoding('BR')).toBe('br');
+  });
+});
