@@ -50,6 +50,11 @@ let scanPos: usize = 0;
 /** Block index + 1 of the highest normal block with this hash, or 0. */
 // @ts-ignore: decorator
 @inline function lookup(hash: u64): i32 {
+  return load<i32>(SLOT_VALUES + (slotOf(hash) << 2)) ? probe(hash) : 0;
+}
+
+/** lookup's slow path, kept out of line so the hot loops stay small: most windows miss at the first slot. */
+function probe(hash: u64): i32 {
   let slot = slotOf(hash);
   while (true) {
     const value = load<i32>(SLOT_VALUES + (slot << 2));
@@ -155,16 +160,13 @@ export function scan(): usize {
       continue;
     }
     if (count > tailLength) {
-      // Steady state: both windows full; the hot loop of the no-match case.
-      while (p < end) {
-        const incoming = <u32>load<u8>(p);
-        normal = crcByte(normal, incoming) ^ load<u64>(REMOVE_NORMAL + (<usize>load<u8>(p - blockLength) << 3));
-        tail = crcByte(tail, incoming) ^ load<u64>(REMOVE_TAIL + (<usize>load<u8>(p - tailLength) << 3));
-        p++;
-        const hit = lookup(normal);
-        if (hit) { found = hit - 1; break; }
-        if (checkTail && tail == tailValue) { found = blockCount - 1; break; }
-      }
+      // Steady state: both windows full. This is the no-match hot loop.
+      steadyNormal = normal;
+      steadyTail = tail;
+      p = checkTail && <usize>(end - p) >= LANE_MIN_BYTES + 8 * tailLength ? scanTwoLanes(p, end) : scanOneLane(p, end);
+      normal = steadyNormal;
+      tail = steadyTail;
+      found = steadyFound;
       break;
     }
     const incoming = <u32>load<u8>(p);
@@ -191,6 +193,123 @@ export function scan(): usize {
   lastMatch = found;
   scanPos = p - bufferStart;
   return p - begin;
+}
+
+// Steady-state scanning: both windows are full and no match has been seen,
+// so the windows ending at any position depend only on the tailSize bytes
+// before it. State in and out through these globals.
+let steadyNormal: u64 = 0;
+let steadyTail: u64 = 0;
+let steadyFound: i32 = -1;
+
+/** One rolling step; the removal term is xored first so the table load is one xor from the result (shorter dependency chain). */
+// @ts-ignore: decorator
+@inline function roll(crc: u64, incoming: u32, removal: u64): u64 {
+  return load<u64>(TABLES + (<usize>((<u32>crc ^ incoming) & 0xFF) << 3)) ^ ((crc >> 8) ^ removal);
+}
+
+/** Scans [p, end) to the first match; returns where it stopped. */
+function scanOneLane(p: usize, end: usize): usize {
+  let normal = steadyNormal;
+  let tail = steadyTail;
+  let outNormal = p - blockSize;
+  let found: i32 = -1;
+  if (hasTail) {
+    const tailValue = tailHash;
+    let outTail = p - tailSize;
+    while (p < end) {
+      const incoming = <u32>load<u8>(p);
+      normal = roll(normal, incoming, load<u64>(REMOVE_NORMAL + (<usize>load<u8>(outNormal) << 3)));
+      tail = roll(tail, incoming, load<u64>(REMOVE_TAIL + (<usize>load<u8>(outTail) << 3)));
+      p++;
+      outNormal++;
+      outTail++;
+      const hit = lookup(normal);
+      if (hit) { found = hit - 1; break; }
+      if (tail == tailValue) { found = blockCount - 1; break; }
+    }
+  } else {
+    while (p < end) {
+      const incoming = <u32>load<u8>(p);
+      normal = roll(normal, incoming, load<u64>(REMOVE_NORMAL + (<usize>load<u8>(outNormal) << 3)));
+      p++;
+      outNormal++;
+      const hit = lookup(normal);
+      if (hit) { found = hit - 1; break; }
+    }
+  }
+  steadyNormal = normal;
+  steadyTail = tail;
+  steadyFound = found;
+  return p;
+}
+
+// A rolling step is latency-bound (table load -> xor -> next index): one
+// lane leaves most of the CPU idle. A second lane starts at the midpoint
+// from window CRCs computed afresh and runs in lockstep. Its result stands
+// only if the first lane reaches the midpoint without a match; otherwise
+// the first lane's match is returned and the second lane's work discarded.
+const LANE_MIN_BYTES: usize = 16384;
+
+/** Like scanOneLane, for the tail case, over two halves at once; [p, end) must be >= LANE_MIN_BYTES + 8 * tailSize. */
+function scanTwoLanes(p: usize, end: usize): usize {
+  const blockLength = blockSize;
+  const tailLength = tailSize;
+  const tailValue = tailHash;
+  const mid = p + ((end - p) >> 1);
+  let normal = steadyNormal;
+  let tail = steadyTail;
+  let second = mid;
+  let secondNormal = crcUpdate(0, mid - blockLength, blockLength);
+  let secondTail = crcUpdate(0, mid - tailLength, tailLength);
+  let secondMatched = false;
+  // Lockstep while neither lane has matched.
+  while (p < mid) {
+    const incoming = <u32>load<u8>(p);
+    const secondIncoming = <u32>load<u8>(second);
+    normal = roll(normal, incoming, load<u64>(REMOVE_NORMAL + (<usize>load<u8>(p - blockLength) << 3)));
+    secondNormal = roll(secondNormal, secondIncoming, load<u64>(REMOVE_NORMAL + (<usize>load<u8>(second - blockLength) << 3)));
+    tail = roll(tail, incoming, load<u64>(REMOVE_TAIL + (<usize>load<u8>(p - tailLength) << 3)));
+    secondTail = roll(secondTail, secondIncoming, load<u64>(REMOVE_TAIL + (<usize>load<u8>(second - tailLength) << 3)));
+    p++;
+    second++;
+    if (load<i32>(SLOT_VALUES + (slotOf(normal) << 2)) | load<i32>(SLOT_VALUES + (slotOf(secondNormal) << 2))) {
+      const hit = probe(normal);
+      if (hit) return stopAt(p, normal, tail, hit - 1);
+      if (tail == tailValue) return stopAt(p, normal, tail, blockCount - 1);
+      if (probe(secondNormal)) {
+        secondMatched = true;
+        break;
+      }
+    }
+    if (tail == tailValue) return stopAt(p, normal, tail, blockCount - 1);
+    if (secondTail == tailValue) {
+      secondMatched = true;
+      break;
+    }
+  }
+  if (secondMatched) {
+    // The second lane matched first: finish the first lane alone up to the midpoint.
+    steadyNormal = normal;
+    steadyTail = tail;
+    const stopped = scanOneLane(p, mid);
+    if (steadyFound >= 0) return stopped;
+    // No match before the midpoint: the second lane's match, found at `second`, stands.
+    const hit = probe(secondNormal);
+    return stopAt(second, secondNormal, secondTail, hit ? hit - 1 : blockCount - 1);
+  }
+  // The first lane reached the midpoint without a match: the second lane's state is exact.
+  steadyNormal = secondNormal;
+  steadyTail = secondTail;
+  return scanOneLane(second, end);
+}
+
+// @ts-ignore: decorator
+@inline function stopAt(p: usize, normal: u64, tail: u64, found: i32): usize {
+  steadyNormal = normal;
+  steadyTail = tail;
+  steadyFound = found;
+  return p;
 }
 
 export function matchedBlock(): i32 {

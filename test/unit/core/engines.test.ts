@@ -161,6 +161,28 @@ describe('rolling block matcher (PROTOCOL.md §4)', () => {
     check(old, data, 40, 8);
   });
 
+  it('long no-match stretches (scanned in two lanes) with blocks planted anywhere, the tail block too', () => {
+    const random = seededRandom(10);
+    const old = randomBytes(random, 40 * 1000 + 17); // bs 1000, tail 1017
+    const hashes = twin.blockHashes(old, 40);
+    const block = (index: number) => old.subarray(index * 1000, index === 39 ? old.length : (index + 1) * 1000);
+    for (let round = 0; round < 12; round++) {
+      const length = 60000 + Math.floor(random() * 200000);
+      const body = randomBytes(random, length);
+      const plants = round === 0 ? 0 : 1 + Math.floor(random() * 4);
+      for (let i = 0; i < plants; i++) {
+        // around the middle of the region, at the ends, and anywhere
+        const choices = [length / 2 - 500, length / 2 + 3, length / 2 - 2000, random() * length, 40, length - 1100];
+        const at = Math.max(0, Math.min(length - 1100, Math.floor(choices[Math.floor(random() * choices.length)])));
+        body.set(block(random() < 0.3 ? 39 : Math.floor(random() * 39)), at);
+      }
+      const expected = matchAll(twin, hashes, old.length, [body]);
+      expect(matchAll(wasm, hashes, old.length, [body])).toEqual(expected);
+      expect(matchAll(wasm, hashes, old.length, randomSplit(random, body, 6))).toEqual(expected);
+      if (round > 0) expect(expected.length).toBeGreaterThan(0);
+    }
+  });
+
   it('handles a 1 MiB body in chunks of 1 byte to 1 MiB the same way', () => {
     const random = seededRandom(9);
     const old = randomBytes(random, 1 << 20);
