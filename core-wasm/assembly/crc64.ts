@@ -56,6 +56,66 @@ export function crcUpdate(crc: u64, ptr: usize, len: usize): u64 {
   return crc;
 }
 
+// @ts-ignore: decorator
+@inline function slice8(crc: u64, word: u64): u64 {
+  const x = crc ^ word;
+  return (
+    load<u64>(TABLES + (7 << 11) + ((<usize>x & 0xFF) << 3)) ^
+    load<u64>(TABLES + (6 << 11) + ((<usize>(x >> 8) & 0xFF) << 3)) ^
+    load<u64>(TABLES + (5 << 11) + ((<usize>(x >> 16) & 0xFF) << 3)) ^
+    load<u64>(TABLES + (4 << 11) + ((<usize>(x >> 24) & 0xFF) << 3)) ^
+    load<u64>(TABLES + (3 << 11) + ((<usize>(x >> 32) & 0xFF) << 3)) ^
+    load<u64>(TABLES + (2 << 11) + ((<usize>(x >> 40) & 0xFF) << 3)) ^
+    load<u64>(TABLES + (1 << 11) + ((<usize>(x >> 48) & 0xFF) << 3)) ^
+    load<u64>(TABLES + ((<usize>(x >> 56)) << 3))
+  );
+}
+
+/** The second result of crcPair. */
+export let pairSecond: u64 = 0;
+
+/**
+ * CRCs of two equally long ranges at once. One slicing chain is latency-
+ * bound (load -> xor -> next load); two independent chains overlap their
+ * loads. Returns the CRC of [a, a+len); the one of [b, b+len) is pairSecond.
+ */
+export function crcPair(a: usize, b: usize, len: usize): u64 {
+  let crcA: u64 = 0;
+  let crcB: u64 = 0;
+  const wordsEnd = a + (len & ~<usize>7);
+  while (a < wordsEnd) {
+    crcA = slice8(crcA, load<u64>(a));
+    crcB = slice8(crcB, load<u64>(b));
+    a += 8;
+    b += 8;
+  }
+  const end = a + (len & 7);
+  while (a < end) {
+    crcA = crcByte(crcA, load<u8>(a));
+    crcB = crcByte(crcB, load<u8>(b));
+    a++;
+    b++;
+  }
+  pairSecond = crcB;
+  return crcA;
+}
+
+/**
+ * CRC of [ptr, ptr+len) from init 0 in two chains: the halves A (half =
+ * len >> 1 bytes) and B (rest = len - half bytes) are hashed together, then
+ * joined: crc(A||B) = crc(A)·x^(8·rest) ⊕ crc(B). When B is one byte longer,
+ * its first byte b0 is hashed alone: crc(b0||B') = crc(b0)·x^(8·half) ⊕ crc(B').
+ * The caller passes shiftHalf = x^(8·half) and shiftRest = x^(8·rest) mod P.
+ */
+export function crcTwoChains(ptr: usize, len: usize, shiftHalf: u64, shiftRest: u64): u64 {
+  const half = len >> 1;
+  const rest = len - half;
+  const crcA = crcPair(ptr, ptr + len - half, half);
+  let crcB = pairSecond;
+  if (rest > half) crcB ^= multiplyModP(shiftHalf, crcByte(0, load<u8>(ptr + half)));
+  return multiplyModP(shiftRest, crcA) ^ crcB;
+}
+
 /**
  * Fills `out` (256 u64) with the CRC of byte b followed by `width` zero bytes:
  * xoring it removes b from a rolling window of `width` bytes once the next
@@ -82,7 +142,7 @@ export function fillRemovalTable(out: usize, width: usize): void {
 const X_POWER_0: u64 = <u64>1 << 63;
 
 /** a * b modulo the CRC polynomial (reflected bit order). */
-function multiplyModP(a: u64, b: u64): u64 {
+export function multiplyModP(a: u64, b: u64): u64 {
   let product: u64 = 0;
   let mask = X_POWER_0;
   while (mask) {
@@ -97,7 +157,7 @@ function multiplyModP(a: u64, b: u64): u64 {
 }
 
 /** x^n modulo the polynomial, by square-and-multiply. */
-function powerOfXModP(n: u64): u64 {
+export function powerOfXModP(n: u64): u64 {
   let result = X_POWER_0;
   let square = X_POWER_0 >> 1; // x^1
   while (n) {

@@ -2,7 +2,7 @@
 // across input chunks. One matcher per WebAssembly instance: the input
 // buffer, rolling state and lookup table are module globals.
 
-import { TABLES, crcByte, crcUpdate, ensureTables, fillRemovalTable } from "./crc64";
+import { TABLES, crcByte, crcPair, crcTwoChains, crcUpdate, ensureTables, fillRemovalTable, pairSecond, powerOfXModP } from "./crc64";
 
 export const MAX_BLOCKS: i32 = 256;
 
@@ -24,6 +24,10 @@ let blockSize: usize = 0;
 let tailSize: usize = 0;
 let hasTail: bool = false;
 let tailHash: u64 = 0;
+// After a match the next bs-1 bytes are hashed in two chains (crcTwoChains).
+const TWO_CHAIN_MIN_BYTES: usize = 128;
+let skipShiftHalf: u64 = 0;
+let skipShiftRest: u64 = 0;
 
 // Rolling state: CRCs of the normal and tail windows, and how many bytes have
 // been scanned since the end of the last match (capped at tailSize + 1).
@@ -94,6 +98,9 @@ export function matcherReset(n: i32, fileSize: f64): i32 {
   memory.fill(SLOT_VALUES, 0, SLOT_COUNT * 4);
   const normalBlocks = hasTail ? n - 1 : n;
   for (let i = 0; i < normalBlocks; i++) insert(load<u64>(HASH_INPUT + (<usize>i << 3)), i);
+  const skip = blockSize - 1;
+  skipShiftHalf = powerOfXModP(<u64>(skip >> 1) << 3);
+  skipShiftRest = powerOfXModP(<u64>(skip - (skip >> 1)) << 3);
   fillRemovalTable(REMOVE_NORMAL, blockSize);
   if (hasTail) fillRemovalTable(REMOVE_TAIL, tailSize);
   crcNormal = 0;
@@ -153,7 +160,7 @@ export function scan(): usize {
     if (count == 0 && blockLength > 1 && <usize>(end - p) >= blockLength - 1) {
       // After a match no window can end within the next bs-1 bytes: hash
       // them 8 at a time instead of rolling byte by byte.
-      normal = crcUpdate(0, p, blockLength - 1);
+      normal = blockLength - 1 >= TWO_CHAIN_MIN_BYTES ? crcTwoChains(p, blockLength - 1, skipShiftHalf, skipShiftRest) : crcUpdate(0, p, blockLength - 1);
       tail = normal;
       count = blockLength - 1;
       p += blockLength - 1;
@@ -163,7 +170,13 @@ export function scan(): usize {
       // Steady state: both windows full. This is the no-match hot loop.
       steadyNormal = normal;
       steadyTail = tail;
-      p = checkTail && <usize>(end - p) >= LANE_MIN_BYTES + 8 * tailLength ? scanTwoLanes(p, end) : scanOneLane(p, end);
+      // Starting the second lane costs hashing bs + tail bytes; it pays only
+      // in a long run without matches, so scan one lane for a while first.
+      const warmupEnd = min(end, p + 4 * (blockLength + tailLength));
+      p = scanOneLane(p, warmupEnd);
+      if (steadyFound < 0 && p < end) {
+        p = checkTail && <usize>(end - p) >= LANE_MIN_BYTES + 8 * tailLength ? scanTwoLanes(p, end) : scanOneLane(p, end);
+      }
       normal = steadyNormal;
       tail = steadyTail;
       found = steadyFound;
@@ -324,7 +337,13 @@ export function matchedLength(): usize {
 export function blockHashes(ptr: usize, len: usize, n: i32, out: usize): void {
   ensureTables();
   const size = len / <usize>n;
-  for (let i = 0; i < n - 1; i++) {
+  let i = 0;
+  // Two blocks at a time: independent chains overlap their table loads.
+  for (; i + 1 < n - 1; i += 2) {
+    store<u64>(out + (<usize>i << 3), crcPair(ptr + <usize>i * size, ptr + <usize>(i + 1) * size, size));
+    store<u64>(out + (<usize>(i + 1) << 3), pairSecond);
+  }
+  for (; i < n - 1; i++) {
     store<u64>(out + (<usize>i << 3), crcUpdate(0, ptr + <usize>i * size, size));
   }
   const last = <usize>(n - 1) * size;

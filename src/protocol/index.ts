@@ -25,3 +25,13 @@ export {
   originContentEncoding,
 } from './response-policy';
 export type { DeltaEncodingDecision, DeltaEncodingInput, PassThroughReason } from './response-policy';
+export {
+  advertisesCrcsync,
+  classifyDeltaResponse,
+  findHeader,
+  isCrcsyncEligibleUrl,
+  originOf,
+  rebuiltResponseHeaders,
+  shouldOfferIfBlock,
+} from './client-policy';
+export type { DeltaResponseKind, HeaderEntry, IfBlockRequest } from './client-policy';
