@@ -57,15 +57,45 @@ function startDemoServer() {
 function summarize(lines) {
   let sent = 0;
   let full = 0;
+  let deltas = 0;
+  let cacheable = 0;
   const encodings = new Set();
   for (const line of lines) {
     const match = / GET (\S+) 200 (\S+) sent=(\d+) full=(\d+)/.exec(line);
-    if (!match || match[1].startsWith('/favicon')) continue;
+    if (!match || match[1].startsWith('/favicon') || match[1].startsWith('/__crcsync_test__/')) continue;
     encodings.add(match[2]);
     sent += Number(match[3]);
     full += Number(match[4]);
+    if (match[2] === 'crcsync') deltas++;
+    // PROTOCOL.md §6: 200 B .. 4 MiB bodies are kept as bases.
+    if (Number(match[4]) >= 200 && Number(match[4]) <= 4 * 1024 * 1024) cacheable++;
   }
-  return { sent, full, encodings: [...encodings].join(', ') || '–' };
+  return { sent, full, deltas, cacheable, encodings: [...encodings].join(', ') || '–' };
+}
+
+/** Polls `check` until it returns something other than undefined; bounded by WAIT_MS. */
+async function waitFor(what, check) {
+  const deadline = Date.now() + WAIT_MS;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
+/** Opens the extension's popup in a tab (test build trigger; BiDi cannot navigate to moz-extension://) to ask the background. */
+async function openControlPage(browser, page) {
+  const known = new Set(browser.targets());
+  const created = browser.waitForTarget((target) => target.type() === 'page' && !known.has(target), { timeout: WAIT_MS });
+  await page.evaluate(() => fetch('/__crcsync_test__/open-popup').catch(() => undefined));
+  const control = await (await created).page();
+  await control.waitForFunction(() => location.href.startsWith('moz-extension://') && document.body?.dataset.ready === 'true', { timeout: WAIT_MS });
+  return control;
+}
+
+function ask(control, type, request) {
+  return control.evaluate((message) => globalThis.browser.runtime.sendMessage(message), { type, request });
 }
 
 async function runHeadless(url, log) {
@@ -75,20 +105,37 @@ async function runHeadless(url, log) {
   try {
     await browser.installExtension(extensionDir);
     const page = await browser.newPage();
-    const visits = [];
-    for (const name of ['first visit', 'second visit']) {
-      const from = log.length;
-      await page.goto(url, { waitUntil: 'load', timeout: WAIT_MS });
-      // The extension stores bodies after they complete; give the writes a moment to commit.
-      await page.waitForNetworkIdle({ idleTime: 500, timeout: WAIT_MS }).catch(() => undefined);
-      visits.push({ name, ...summarize(log.slice(from)) });
-    }
-    for (const visit of visits) {
-      console.log(`${visit.name.padEnd(13)} ${String(visit.sent).padStart(8)} bytes sent for ${String(visit.full).padStart(8)} bytes of content (${visit.encodings})`);
-    }
-    const [first, second] = visits;
+    const origin = new URL(url).origin;
+
+    let from = log.length;
+    await page.goto(url, { waitUntil: 'load', timeout: WAIT_MS });
+    const first = summarize(log.slice(from));
+    // Before the second visit, the first visit's bodies must be stored (the store writes after each body ends).
+    const control = await openControlPage(browser, page);
+    await waitFor('the first visit stored', async () => {
+      const summary = await ask(control, 'getStoreSummary', { settle: true });
+      const stored = summary.entries.filter((entry) => entry.urlOrigin === origin).length;
+      return stored >= first.cacheable ? stored : undefined;
+    });
+
+    from = log.length;
+    await page.bringToFront();
+    await page.goto(url, { waitUntil: 'load', timeout: WAIT_MS });
+    const secondLines = () => summarize(log.slice(from));
+    const tabs = await control.evaluate((prefix) => globalThis.browser.tabs.query({}).then((all) => all.filter((tab) => (tab.url ?? '').startsWith(prefix)).map((tab) => tab.id)), `${origin}/`);
+    const verified = await waitFor('the rebuilt bodies verified', async () => {
+      const records = (await ask(control, 'getExchanges', { tabId: tabs[0] })).filter((record) => record.ifBlock !== null);
+      const settled = records.filter((record) => record.outcome === 'verified' || record.outcome === 'fell-back' || record.outcome === 'failed');
+      return settled.length >= secondLines().deltas ? settled : undefined;
+    });
+    const second = secondLines();
     const saved = first.sent - second.sent;
-    console.log(`crcsync saved ${saved} bytes on the second visit (${((saved / Math.max(first.sent, 1)) * 100).toFixed(1)}% of the first visit's ${first.sent} bytes).`);
+    const ok = verified.filter((record) => record.outcome === 'verified').length;
+    console.log(`first visit:  ${first.sent} bytes sent (${first.encodings})`);
+    console.log(`second visit: ${second.sent} bytes sent (${second.encodings})`);
+    console.log(`saved:        ${saved} bytes (${((saved / Math.max(first.sent, 1)) * 100).toFixed(1)}%)`);
+    console.log(`verified:     ${ok} of ${second.deltas} deltas rebuilt and SHA-1 checked${ok === second.deltas ? '' : ' (the rest fell back to a full fetch)'}`);
+    if (second.deltas === 0) throw new Error('the second visit got no delta');
   } finally {
     await browser.close().catch(() => undefined);
     rmSync(profileDir, { recursive: true, force: true });

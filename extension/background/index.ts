@@ -33,7 +33,14 @@ import { formatIfBlock } from '../../src/protocol/if-block';
 import { DEFAULT_MAX_REBUILT_BYTES, IF_BLOCK_HEADER, MAX_BASE_BYTES } from '../../src/protocol/wire';
 import { BeforeSendHeadersDetails, BlockingResponse, CompletedDetails, HeadersReceivedDetails, browser } from '../shared/browser';
 import { EXCHANGES_PORT_PREFIX, ExchangeOutcome, ExchangeRecord, MessageHandlers, PopupState, isMessage } from '../shared/messages';
-import { isOriginCapable, isOriginEnabled, withCapableOrigin } from '../shared/settings';
+import {
+  MAX_DELTA_STALL_TIMEOUT_MS,
+  MIN_DELTA_STALL_TIMEOUT_MS,
+  isOriginCapable,
+  isOriginEnabled,
+  isValidStallTimeout,
+  withCapableOrigin,
+} from '../shared/settings';
 import { BodyStore } from './body-store';
 import { openDatabase } from './database';
 import { ExchangeLog } from './exchange-log';
@@ -104,9 +111,72 @@ interface RequestState {
   /** The If-Block value sent, and the base it was computed from (read as soon as it was sent). */
   ifBlock: string | null;
   base: Promise<Uint8Array | null> | null;
+  /** The baseline of the entry whose If-Block went out (what its last full download cost). */
+  baselineBytes: number | null;
+  /** Firefox's responseSize for this request, from onCompleted; null on error or from the disk cache. */
+  transfer: Promise<number | null>;
+  reportTransfer(bytes: number | null): void;
 }
 
 const inflight = new Map<string, RequestState>();
+
+/**
+ * How long an outcome waits for onCompleted's transfer size. Firefox fires
+ * onCompleted around the time the body filter sees the end; a request that
+ * never completes (an abandoned stalled delta) is recorded without it.
+ */
+const TRANSFER_WAIT_MS = 3000;
+
+function boundedTransfer(transfer: Promise<number | null>): Promise<number | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), TRANSFER_WAIT_MS);
+    void transfer.then((bytes) => {
+      clearTimeout(timer);
+      resolve(bytes);
+    });
+  });
+}
+
+/**
+ * What Firefox says one response cost on the network: onCompleted's
+ * `responseSize` (nsIHttpChannel.transferSize: status line, headers and body
+ * as received, before gzip/br/crcsync decoding). A response from the disk
+ * cache cost nothing on the network and is not a measurement.
+ */
+function transferSizeOf(details: CompletedDetails): number | null {
+  if (details.fromCache) return null;
+  const size = (details as { responseSize?: unknown }).responseSize;
+  return typeof size === 'number' && size > 0 ? size : null;
+}
+
+/** The fallback refetches (the background's own requests) waiting for their transfer size, by URL, oldest first. */
+const refetchTransfers = new Map<string, ((bytes: number | null) => void)[]>();
+
+function awaitRefetchTransfer(url: string): Promise<number | null> {
+  return new Promise((resolve) => {
+    const waiting = refetchTransfers.get(url) ?? [];
+    refetchTransfers.set(url, waiting);
+    const report = (bytes: number | null) => {
+      clearTimeout(timer);
+      resolve(bytes);
+    };
+    // A redirect ends the refetch under another URL: then nothing is reported here.
+    const timer = setTimeout(() => {
+      const index = waiting.indexOf(report);
+      if (index >= 0) waiting.splice(index, 1);
+      if (!waiting.length && refetchTransfers.get(url) === waiting) refetchTransfers.delete(url);
+      resolve(null);
+    }, TRANSFER_WAIT_MS * 2);
+    waiting.push(report);
+  });
+}
+
+function reportRefetchTransfer(url: string, bytes: number | null): void {
+  const waiting = refetchTransfers.get(url);
+  const report = waiting?.shift();
+  if (waiting && !waiting.length) refetchTransfers.delete(url);
+  report?.(bytes);
+}
 
 /** Containers and private windows are left alone: the full-body refetch could only use the default cookie jar. */
 function isDefaultCookieStore(place: RequestPlace): boolean {
@@ -126,6 +196,8 @@ function offerIfBlock({ settings, store }: Services, details: BeforeSendHeadersD
   const urlOrigin = originOf(details.url);
   if (!topLevelOrigin || !urlOrigin || !isOriginEnabled(settings.current, urlOrigin)) return {};
   const partition = partitionOf(details);
+  let reportTransfer: (bytes: number | null) => void = () => undefined;
+  const transfer = new Promise<number | null>((resolve) => (reportTransfer = resolve));
   const state: RequestState = {
     url: details.url,
     method: details.method,
@@ -140,6 +212,9 @@ function offerIfBlock({ settings, store }: Services, details: BeforeSendHeadersD
     requestHeaders: details.requestHeaders ?? [],
     ifBlock: null,
     base: null,
+    baselineBytes: null,
+    transfer,
+    reportTransfer,
   };
   inflight.set(details.requestId, state);
   if (!canRewriteBodies || state.privateContext) return {};
@@ -154,6 +229,7 @@ function offerIfBlock({ settings, store }: Services, details: BeforeSendHeadersD
   });
   if (!offer) return {};
   state.ifBlock = entry.ifBlock;
+  state.baselineBytes = entry.baselineBytes ?? null;
   // Start reading the base now so it is in memory by the time the delta arrives.
   state.base = store.loadBody(state.key, entry.storedAt);
   state.base.catch(() => undefined);
@@ -171,7 +247,14 @@ function onHeadersReceived(details: HeadersReceivedDetails): BlockingResponse {
   const kind = classifyDeltaResponse(details.statusCode, headers);
   if (state.ifBlock && state.base) {
     if (kind === 'delta' || kind === 'unusable') {
-      startRebuild(current, state, details, kind === 'unusable' ? `CONTENT_ENCODING ${findHeader(headers, 'Content-Encoding')}` : null);
+      try {
+        startRebuild(current, state, details, kind === 'unusable' ? `CONTENT_ENCODING ${findHeader(headers, 'Content-Encoding')}` : null);
+      } catch (error) {
+        // No filter, no rebuild: the page would get raw delta bytes. A failed
+        // load is what the user would get from a broken server anyway; garbage is worse (§3).
+        log(`${state.url}: cannot filter the delta response; cancelling it`, error);
+        return { cancel: true };
+      }
       return { responseHeaders: rebuiltResponseHeaders(headers) };
     }
   } else if (kind !== 'plain') {
@@ -189,7 +272,9 @@ function onHeadersReceived(details: HeadersReceivedDetails): BlockingResponse {
   } else {
     const reason = state.privateContext ? 'private context' : details.statusCode !== 200 ? `status ${details.statusCode}` : 'not cacheable';
     if (/no-store/i.test(findHeader(headers, 'Cache-Control') ?? '')) void current.store.remove([state.key]);
-    recordExchange(current, state, details, { outcome: 'passed', reason, wireBytes: 0, fullBytes: 0, rebuildMs: null });
+    void boundedTransfer(state.transfer).then((wireBytes) =>
+      recordExchange(current, state, details, { outcome: 'passed', reason, wireBytes, bodyBytes: 0, baselineBytes: null, fullBytes: 0, rebuildMs: null }),
+    );
   }
   return {};
 }
@@ -210,31 +295,46 @@ function startRebuild(current: Services, state: RequestState, details: HeadersRe
     responseHeaders: headers,
   });
   let refetchStatus = 0;
+  let refetchTransfer: number | null = null;
   rebuildDelta(browser.webRequest.filterResponseData(details.requestId), {
     base: state.base!,
     maxRebuiltBytes: DEFAULT_MAX_REBUILT_BYTES,
+    stallTimeoutMs: current.settings.current.deltaStallTimeoutMs,
     unusableReason,
     log,
-    refetch: async () => {
-      // The cached copy is dropped first: it may be what broke the delta (§5).
-      await current.store.remove([state.key]).catch((error) => log('could not drop a bad entry', error));
+    refetch: async (reason) => {
+      // The cached copy goes first only when it may be what broke the delta (§5); a stall or a broken stream leaves it as it was.
+      if (fallbackDropsBase(reason)) await current.store.remove([state.key]).catch((error) => log('could not drop a bad entry', error));
+      const transferred = awaitRefetchTransfer(state.url);
       const { status, body } = await refetchFull(state.url, state.requestHeaders);
       refetchStatus = status;
+      refetchTransfer = await transferred;
       return body;
     },
     done: (outcome) => {
       const reason = outcome.reason;
+      const fullDownload = outcome.verified ? null : refetchTransfer;
       if (outcome.body && (outcome.verified ? cacheable : cacheable && refetchStatus === 200)) {
-        saveBody(current, state, outcome.body);
+        saveBody(current, state, outcome.body, nextBaselineBytes(fullDownload, state.baselineBytes));
       }
       if (!outcome.verified) log(`${state.url}: fell back to a full fetch (${reason})`);
       const result: ExchangeOutcome = outcome.verified ? 'verified' : outcome.body ? 'fell-back' : 'failed';
-      recordExchange(current, state, details, {
-        outcome: result,
-        reason,
-        wireBytes: outcome.wireBytes,
-        fullBytes: outcome.body?.length ?? 0,
-        rebuildMs: outcome.verified ? outcome.rebuildMs : null,
+      void boundedTransfer(state.transfer).then((deltaTransfer) => {
+        // A fallback cost the delta (if Firefox measured it) plus the refetch; a stalled delta is never measured.
+        // Firefox 153 reported responseSize 0 for chunked responses in our tests; then the
+        // delta's body bytes (exact: Firefox does not decode crcsync) stand in, headers not counted.
+        const delta = deltaTransfer ?? outcome.bodyBytes;
+        let wireBytes: number | null = delta;
+        if (!outcome.verified) wireBytes = refetchTransfer !== null ? delta + refetchTransfer : null;
+        recordExchange(current, state, details, {
+          outcome: result,
+          reason,
+          wireBytes,
+          bodyBytes: outcome.bodyBytes,
+          baselineBytes: state.baselineBytes,
+          fullBytes: outcome.body?.length ?? 0,
+          rebuildMs: outcome.verified ? outcome.rebuildMs : null,
+        });
       });
     },
   });
@@ -244,41 +344,54 @@ function startCapture(current: Services, state: RequestState, details: HeadersRe
   captureBody(browser.webRequest.filterResponseData(details.requestId), {
     maxBytes: MAX_BASE_BYTES,
     log,
-    done: (body, wireBytes) => {
+    done: (body, bodyBytes) => {
       const kept = body !== null && isCacheableBodySize(body.length);
-      if (kept) saveBody(current, state, body);
-      recordExchange(current, state, details, {
-        outcome: kept ? 'stored' : 'passed',
-        reason: kept ? null : body ? `size ${body.length} outside 200 B..4 MiB` : 'too big or stream failed',
-        wireBytes,
-        fullBytes: wireBytes,
-        rebuildMs: null,
-      });
+      // Firefox's responseSize when it gives one; else the encoded body size the server announced;
+      // else, for an identity body, what the filter saw. A chunked gzip/br body with no responseSize
+      // falls back to its decoded size, which overstates the baseline (README: "Bytes").
+      const announced = Number(findHeader(details.responseHeaders, 'Content-Length'));
+      const wire = boundedTransfer(state.transfer).then((bytes) => bytes ?? (Number.isFinite(announced) && announced > 0 ? announced : bodyBytes));
+      // A plain 200 is a full download: what it cost is the baseline for the next delta of this URL.
+      if (kept) saveBody(current, state, body, wire.then((bytes) => nextBaselineBytes(bytes, state.baselineBytes)));
+      void wire.then((wireBytes) =>
+        recordExchange(current, state, details, {
+          outcome: kept ? 'stored' : 'passed',
+          reason: kept ? null : body ? `size ${body.length} outside 200 B..4 MiB` : 'too big or stream failed',
+          wireBytes,
+          bodyBytes,
+          baselineBytes: wireBytes,
+          fullBytes: bodyBytes,
+          rebuildMs: null,
+        }),
+      );
     },
   });
 }
 
-function saveBody(current: Services, state: RequestState, body: Uint8Array): void {
+function saveBody(current: Services, state: RequestState, body: Uint8Array, baselineBytes: number | null | Promise<number | null>): void {
   if (state.privateContext) return;
   // Hashing happens here, once per stored body, never on the request path.
   const ifBlock = formatIfBlock(body, getDefaultEngine());
   if (ifBlock === null) return;
-  void current.store.save({
-    key: state.key,
-    partition: state.partition,
-    topLevelOrigin: state.topLevelOrigin,
-    urlOrigin: state.urlOrigin,
-    ifBlock,
-    body,
-    privateContext: state.privateContext,
-  });
+  void current.store.save(
+    Promise.resolve(baselineBytes).then((baseline) => ({
+      key: state.key,
+      partition: state.partition,
+      topLevelOrigin: state.topLevelOrigin,
+      urlOrigin: state.urlOrigin,
+      ifBlock,
+      body,
+      privateContext: state.privateContext,
+      baselineBytes: baseline,
+    })),
+  );
 }
 
 function recordExchange(
   current: Services,
   state: RequestState,
   details: HeadersReceivedDetails,
-  result: Pick<ExchangeRecord, 'outcome' | 'reason' | 'wireBytes' | 'fullBytes' | 'rebuildMs'>,
+  result: Pick<ExchangeRecord, 'outcome' | 'reason' | 'wireBytes' | 'bodyBytes' | 'baselineBytes' | 'fullBytes' | 'rebuildMs'>,
 ): void {
   const record: ExchangeRecord = {
     id: `${state.startedAt}-${details.requestId}`,
@@ -294,18 +407,29 @@ function recordExchange(
     ...result,
   };
   current.exchanges.add(record);
-  if (result.fullBytes > 0) {
-    current.savings.record(state.topLevelOrigin, {
-      ...emptySavings(),
-      fullBytes: result.fullBytes,
-      wireBytes: result.wireBytes,
-      deltas: result.outcome === 'verified' ? 1 : 0,
-      fallbacks: result.outcome === 'fell-back' || result.outcome === 'failed' ? 1 : 0,
-    });
+  if (state.ifBlock === null) return;
+  const change = {
+    ...emptySavings(),
+    deltas: result.outcome === 'verified' ? 1 : 0,
+    fallbacks: result.outcome === 'fell-back' || result.outcome === 'failed' ? 1 : 0,
+  };
+  const cost = { ifBlockSent: true, wireBytes: result.wireBytes, baselineBytes: result.baselineBytes };
+  if (countsTowardSavings(cost)) {
+    change.fullBytes = result.fullBytes;
+    change.wireBytes = cost.wireBytes;
+    change.baselineBytes = cost.baselineBytes;
   }
+  current.savings.record(state.topLevelOrigin, change);
 }
 
-function forgetRequest(details: { requestId: string }): void {
+function onCompleted(details: CompletedDetails): void {
+  if (isOwnRequest(details, extensionBaseUrl)) return reportRefetchTransfer(details.url, transferSizeOf(details));
+  inflight.get(details.requestId)?.reportTransfer(transferSizeOf(details));
+  inflight.delete(details.requestId);
+}
+
+function onErrorOccurred(details: { requestId: string }): void {
+  inflight.get(details.requestId)?.reportTransfer(null);
   inflight.delete(details.requestId);
 }
 
@@ -382,6 +506,12 @@ const handlers: MessageHandlers = {
   async clearExchanges({ tabId }) {
     return { cleared: await (await ready).exchanges.clear(tabId) };
   },
+  async setDeltaStallTimeout({ ms }) {
+    const current = await ready;
+    if (!isValidStallTimeout(ms)) throw new Error(`stall timeout must be ${MIN_DELTA_STALL_TIMEOUT_MS}..${MAX_DELTA_STALL_TIMEOUT_MS} ms`);
+    await current.settings.update((settings) => ({ ...settings, deltaStallTimeoutMs: Math.floor(ms) }));
+    return { deltaStallTimeoutMs: current.settings.current.deltaStallTimeoutMs };
+  },
   async getStoreSummary({ settle }) {
     const current = await ready;
     if (settle) await current.store.settle();
@@ -421,8 +551,8 @@ if (canRewriteBodies) {
     ['responseHeaders'],
   );
 }
-browser.webRequest.onCompleted.addListener(forgetRequest, ALL_URLS);
-browser.webRequest.onErrorOccurred.addListener(forgetRequest, ALL_URLS);
+browser.webRequest.onCompleted.addListener(onCompleted, ALL_URLS);
+browser.webRequest.onErrorOccurred.addListener(onErrorOccurred, ALL_URLS);
 
 browser.runtime.onMessage.addListener(onMessage);
 

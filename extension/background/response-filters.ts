@@ -35,7 +35,7 @@ export interface DeltaJob {
   /** The response was already known to be unusable (e.g. crcsync among other encodings). */
   unusableReason: string | null;
   /** GET of the same URL without If-Block, from the background. */
-  refetch(): Promise<Uint8Array>;
+  refetch(reason: string): Promise<Uint8Array>;
   done(outcome: DeltaOutcome): void;
   log(message: string, error?: unknown): void;
 }
@@ -86,7 +86,7 @@ export function rebuildDelta(filter: StreamFilter, job: DeltaJob): void {
     job.log(`delta not usable (${reason}); refetching in full`);
     let body: Uint8Array | null = null;
     try {
-      body = await job.refetch();
+      body = await job.refetch(reason);
     } catch (error) {
       job.log('full refetch failed', error);
     }

@@ -28,7 +28,9 @@ export function exchangesToHar(records: readonly ExchangeRecord[], version: stri
           status: record.status,
           headers: [{ name: 'Content-Encoding', value: record.encoding }],
           content: { size: record.fullBytes },
-          bodySize: record.wireBytes,
+          // HAR bodySize is the body as transferred; Firefox reports headers + body together, so it is unknown (-1) here.
+          bodySize: -1,
+          _transferSize: record.wireBytes ?? -1,
         },
         timings: { wait: -1, receive: record.durationMs },
         _crcsync: {
@@ -36,6 +38,8 @@ export function exchangesToHar(records: readonly ExchangeRecord[], version: stri
           ifBlockSent: record.ifBlock !== null,
           encoding: record.encoding,
           wireBytes: record.wireBytes,
+          bodyBytes: record.bodyBytes,
+          baselineBytes: record.baselineBytes,
           fullBytes: record.fullBytes,
           rebuildMs: record.rebuildMs,
           outcome: record.outcome,

@@ -3,7 +3,7 @@
 // arrive on a runtime port.
 
 import { browser } from '../shared/browser';
-import { formatBytes, formatSavedPercent } from '../shared/format';
+import { formatBytes } from '../shared/format';
 import { EXCHANGES_PORT_PREFIX, ExchangeRecord, sendMessage } from '../shared/messages';
 import { exchangesToHar } from './har';
 
@@ -37,21 +37,26 @@ function addRow(record: ExchangeRecord): void {
   cell(row, String(record.status), 'num');
   cell(row, record.ifBlock ? 'sent' : '–');
   cell(row, record.encoding);
-  cell(row, formatBytes(record.wireBytes), 'num');
+  cell(row, record.wireBytes === null ? '–' : formatBytes(record.wireBytes), 'num');
+  cell(row, formatBytes(record.bodyBytes), 'num');
   cell(row, formatBytes(record.fullBytes), 'num');
   cell(row, record.rebuildMs === null ? '–' : `${record.rebuildMs.toFixed(1)} ms`, 'num');
   cell(row, resultText(record), 'result');
 }
 
+/** Totals over the rows Firefox measured (wire known): received vs. the body bytes pages got. */
 function renderSummary(): void {
   let full = 0;
   let wire = 0;
+  let measured = 0;
   for (const record of records) {
+    if (record.wireBytes === null) continue;
+    measured++;
     full += record.fullBytes;
     wire += record.wireBytes;
   }
   const summary = document.getElementById('summary')!;
-  summary.textContent = `${records.length} exchanges, ${formatBytes(wire)} on the wire for ${formatBytes(full)} (${formatSavedPercent(full, wire)} saved)`;
+  summary.textContent = `${records.length} exchanges; ${measured} measured: ${formatBytes(wire)} received (headers + body as sent) for ${formatBytes(full)} of content`;
   document.body.dataset.count = String(records.length);
 }
 

@@ -16,10 +16,19 @@ function element<T extends HTMLElement>(id: string): T {
   return document.getElementById(id) as T;
 }
 
+/**
+ * "saved" = what the last full download of the same URLs cost minus what the
+ * crcsync exchanges cost, both as Firefox measured them on the network
+ * (headers + body as transferred, so gzip/br is already in the baseline).
+ * Only exchanges that sent If-Block count (see Savings in shared/messages.ts).
+ */
 function savedText(savings: Savings): string {
-  if (savings.fullBytes === 0) return 'nothing yet';
-  const saved = savings.fullBytes - savings.wireBytes;
-  return `${formatBytes(saved)} of ${formatBytes(savings.fullBytes)} (${formatSavedPercent(savings.fullBytes, savings.wireBytes)}), ${savings.deltas} deltas`;
+  if (savings.deltas + savings.fallbacks === 0) return 'nothing yet';
+  const saved = savings.baselineBytes - savings.wireBytes;
+  const exchanges = `${savings.deltas} ${savings.deltas === 1 ? 'delta' : 'deltas'}${savings.fallbacks ? `, ${savings.fallbacks} fell back` : ''}`;
+  if (savings.baselineBytes === 0) return `${exchanges} (transfer sizes not measured)`;
+  const amount = saved >= 0 ? `${formatBytes(saved)} saved` : `${formatBytes(-saved)} extra`;
+  return `${amount} (${formatSavedPercent(savings.baselineBytes, savings.wireBytes)}): ${formatBytes(savings.wireBytes)} received instead of ${formatBytes(savings.baselineBytes)}, ${exchanges}`;
 }
 
 async function currentSiteOrigin(): Promise<string | null> {

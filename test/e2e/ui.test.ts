@@ -8,6 +8,7 @@ import type { Page } from 'puppeteer-core';
 import { LaunchedFirefox, WAIT_MS, artifactPath, askBackground, launchFirefox, openExtensionPage, tabIdOf, waitFor } from './helpers/firefox';
 import { SiteServer, startSiteServer } from './helpers/servers';
 import { expectPageShows, siteVersion, writeSite } from './helpers/site-content';
+import { formatBytes, formatSavedPercent } from '../../extension/shared/format';
 
 let site: SiteServer;
 let firefox: LaunchedFirefox;
@@ -71,11 +72,15 @@ test('the popup shows this site on, and what it saved', async () => {
   expect(shown.origin).toBe(site.origin);
   expect(shown.siteOn).toBe(true);
   expect(shown.globalOn).toBe(true);
-  expect(shown.saved).toMatch(/\d+(\.\d)? (B|KiB) of .*\(\d+\.\d%\), 4 deltas/);
-  expect(shown.total).toMatch(/%/);
   const state = await askBackground(popup, 'getPopupState', { origin: site.origin });
   expect(state.site?.capable).toBe(true);
-  expect(state.site!.savings.wireBytes).toBeLessThan(state.site!.savings.fullBytes);
+  const { baselineBytes, wireBytes } = state.site!.savings;
+  expect(wireBytes).toBeLessThan(baselineBytes);
+  // The text is exactly the background's numbers: saved = baseline - received.
+  expect(shown.saved).toBe(
+    `${formatBytes(baselineBytes - wireBytes)} saved (${formatSavedPercent(baselineBytes, wireBytes)}): ${formatBytes(wireBytes)} received instead of ${formatBytes(baselineBytes)}, 4 deltas`,
+  );
+  expect(shown.total).toMatch(/%/);
   await popup.setViewport({ width: 340, height: 360 });
   await popup.screenshot({ path: artifactPath('popup.png') });
 });

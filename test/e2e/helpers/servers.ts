@@ -5,7 +5,9 @@
 // - damagingProxy: a test origin in front of a site server that damages
 //   delta responses in the ways PROTOCOL.md §3 says a client must survive
 //   (corrupt, wrong digest, truncated) or lies: it advertises Capability and
-//   labels the full body `Content-Encoding: crcsync`.
+//   labels the full body `Content-Encoding: crcsync`, or stalls: it sends the
+//   delta's headers and the first half of its body, then nothing, keeping
+//   the connection open (PROTOCOL.md §5: a stalled decode falls back).
 // Both answer /__crcsync_test__/* with 204: the test build of the extension
 // watches for those URLs to open its own pages (extension/background/test-hooks.ts).
 
@@ -92,10 +94,12 @@ export async function startSiteServer(): Promise<SiteServer> {
   };
 }
 
-export type DamageMode = 'none' | 'corrupt' | 'wrong-digest' | 'truncate' | 'lie';
+export type DamageMode = 'none' | 'corrupt' | 'wrong-digest' | 'truncate' | 'lie' | 'stall';
 
 export interface DamagingProxy extends RunningServer {
   mode: DamageMode;
+  /** Delta responses left hanging by the 'stall' mode. */
+  stalled: number;
 }
 
 function damage(delta: Buffer, mode: DamageMode): Buffer {
@@ -148,6 +152,14 @@ export async function startDamagingProxy(target: string): Promise<DamagingProxy>
         delete headers['transfer-encoding'];
         delete headers.connection;
         let body = upstream.body;
+        if (mode === 'stall' && headers['content-encoding'] === 'crcsync') {
+          // The full length is announced, half is sent, the rest never comes; close() ends the socket.
+          headers['content-length'] = String(body.length);
+          res.writeHead(upstream.status, headers);
+          res.write(body.subarray(0, Math.floor(body.length / 2)));
+          proxy.stalled++;
+          return;
+        }
         if (hasIfBlock && mode === 'lie' && upstream.status === 200) {
           headers['content-encoding'] = 'crcsync'; // a full body dressed up as a delta
         } else if (headers['content-encoding'] === 'crcsync' && mode !== 'none') {
@@ -163,6 +175,6 @@ export async function startDamagingProxy(target: string): Promise<DamagingProxy>
     })();
   });
   const origin = await listen(server);
-  const proxy: DamagingProxy = { origin, requests, mode: 'none', close: closer(server) };
+  const proxy: DamagingProxy = { origin, requests, mode: 'none', stalled: 0, close: closer(server) };
   return proxy;
 }

@@ -13,7 +13,9 @@ const record: ExchangeRecord = {
   durationMs: 42,
   ifBlock: 'v=1; fs=1000; h=AAAA',
   encoding: 'crcsync',
-  wireBytes: 120,
+  wireBytes: 420,
+  bodyBytes: 120,
+  baselineBytes: 900,
   fullBytes: 1000,
   rebuildMs: 1.5,
   outcome: 'verified',
@@ -28,9 +30,15 @@ test('exchangesToHar writes HAR 1.2 fields and the crcsync details', () => {
       startedDateTime: '2026-01-02T03:04:05.000Z',
       time: 42,
       request: { method: 'GET', url: 'https://a.example/', headers: [{ name: 'If-Block', value: 'v=1; fs=1000; h=AAAA' }] },
-      _crcsync: expect.objectContaining({ ifBlockSent: true, outcome: 'verified', wireBytes: 120, fullBytes: 1000 }),
+      response: expect.objectContaining({ bodySize: -1, _transferSize: 420, content: { size: 1000 } }),
+      _crcsync: expect.objectContaining({ ifBlockSent: true, outcome: 'verified', wireBytes: 420, bodyBytes: 120, baselineBytes: 900, fullBytes: 1000 }),
     }),
   ]);
+});
+
+test('an exchange Firefox did not measure exports an unknown transfer size', () => {
+  const [entry] = exchangesToHar([{ ...record, wireBytes: null }], '0.1.0').log.entries as { response: { _transferSize: number } }[];
+  expect(entry.response._transferSize).toBe(-1);
 });
 
 test('the fallback refetch copies ordinary headers, never conditionals, ranges or If-Block', () => {

@@ -1,4 +1,5 @@
 import {
+  DEFAULT_DELTA_STALL_TIMEOUT_MS,
   MAX_CAPABLE_ORIGINS,
   SETTINGS_VERSION,
   defaultSettings,
@@ -68,4 +69,18 @@ test('withCapableOrigin writes at most hourly per origin', () => {
 test('permissionPatternFor covers the host on every port', () => {
   expect(permissionPatternFor('https://example.org')).toBe('https://example.org/*');
   expect(permissionPatternFor('http://127.0.0.1:8080')).toBe('http://127.0.0.1/*');
+});
+
+describe('deltaStallTimeoutMs (PROTOCOL.md §5: a stalled decode falls back)', () => {
+  test('defaults to 10 s', () => {
+    expect(defaultSettings(false).deltaStallTimeoutMs).toBe(DEFAULT_DELTA_STALL_TIMEOUT_MS);
+    expect(DEFAULT_DELTA_STALL_TIMEOUT_MS).toBe(10_000);
+  });
+  test('values within 0.5 s .. 2 min are kept, others fall back to the default', () => {
+    expect(normalizeSettings({ deltaStallTimeoutMs: 1500 }, false).deltaStallTimeoutMs).toBe(1500);
+    expect(normalizeSettings({ deltaStallTimeoutMs: 500 }, false).deltaStallTimeoutMs).toBe(500);
+    for (const bad of [0, 499, 120_001, Number.NaN, Infinity, '2000', null]) {
+      expect(normalizeSettings({ deltaStallTimeoutMs: bad }, false).deltaStallTimeoutMs).toBe(DEFAULT_DELTA_STALL_TIMEOUT_MS);
+    }
+  });
 });

@@ -7,6 +7,9 @@ import {
   originOf,
   rebuiltResponseHeaders,
   shouldOfferIfBlock,
+  countsTowardSavings,
+  fallbackDropsBase,
+  nextBaselineBytes,
 } from '../../../src/protocol/client-policy';
 
 describe('isCrcsyncEligibleUrl (PROTOCOL.md §6)', () => {
@@ -104,5 +107,44 @@ describe('isCacheableResponse (§6)', () => {
     expect(isCacheableBodySize(200)).toBe(true);
     expect(isCacheableBodySize(4 * 1024 * 1024)).toBe(true);
     expect(isCacheableBodySize(4 * 1024 * 1024 + 1)).toBe(false);
+  });
+});
+
+describe('fallbackDropsBase (§5: the cached copy is left as it was, or dropped if it was the cause)', () => {
+  test('errors a wrong base produces drop it', () => {
+    for (const reason of ['DELTA_DIGEST_MISMATCH', 'DELTA_BLOCK_OUT_OF_RANGE', 'BASE_UNUSABLE', 'DECODER_EXCEPTION']) {
+      expect(fallbackDropsBase(reason)).toBe(true);
+    }
+  });
+  test('a stall, a broken or truncated stream, a lying server, storage or filter trouble keep it', () => {
+    for (const reason of [
+      'DELTA_STALLED',
+      'DELTA_TRUNCATED',
+      'DELTA_MISSING_DIGEST',
+      'DELTA_ZLIB',
+      'DELTA_UNKNOWN_SECTION',
+      'DELTA_TRAILING_DATA',
+      'DELTA_TOO_LARGE',
+      'CONTENT_ENCODING gzip, crcsync',
+      'BASE_MISSING',
+      'STORAGE_ERROR',
+      'FILTER_ERROR',
+    ]) {
+      expect(fallbackDropsBase(reason)).toBe(false);
+    }
+  });
+});
+
+describe('savings: only measured exchanges that sent If-Block count', () => {
+  test('countsTowardSavings', () => {
+    expect(countsTowardSavings({ ifBlockSent: true, wireBytes: 300, baselineBytes: 2000 })).toBe(true);
+    expect(countsTowardSavings({ ifBlockSent: false, wireBytes: 2000, baselineBytes: 2000 })).toBe(false);
+    expect(countsTowardSavings({ ifBlockSent: true, wireBytes: null, baselineBytes: 2000 })).toBe(false);
+    expect(countsTowardSavings({ ifBlockSent: true, wireBytes: 300, baselineBytes: null })).toBe(false);
+  });
+  test('nextBaselineBytes: a full download is its own baseline; a rebuilt body keeps the one it replaced', () => {
+    expect(nextBaselineBytes(1800, 2000)).toBe(1800);
+    expect(nextBaselineBytes(null, 2000)).toBe(2000);
+    expect(nextBaselineBytes(null, null)).toBeNull();
   });
 });
