@@ -104,14 +104,13 @@ request.send();
   };
 }
 
-async function showFrames(version: number): Promise<{ frame: string | null; xhr: string | null }> {
+async function showFrames(): Promise<{ frame: string | null; xhr: string | null }> {
   await page.goto(`${site.origin}/frames/outer.html`, { waitUntil: 'load', timeout: WAIT_MS });
   await page.waitForFunction(() => document.body.dataset.xhr === 'yes', { timeout: WAIT_MS });
   const shown = await page.evaluate(() => ({
     frame: (document.getElementById('frame') as HTMLIFrameElement).contentDocument?.getElementById('content')?.textContent ?? null,
     xhr: document.getElementById('xhr')!.textContent,
   }));
-  void version;
   return shown;
 }
 
@@ -121,7 +120,7 @@ test('an iframe document and an XMLHttpRequest are rebuilt from deltas and show 
   site.write('frames/inner.html', first.inner);
   site.write('frames/notes.txt', first.notes);
   const storedBefore = (await askBackground(control, 'getStoreSummary', { settle: true })).entries.length;
-  expect(await showFrames(1)).toEqual({ frame: first.innerText, xhr: first.notes });
+  expect(await showFrames()).toEqual({ frame: first.innerText, xhr: first.notes });
   await waitFor('three more stored bodies', async () => {
     const summary = await askBackground(control, 'getStoreSummary', { settle: true });
     return summary.entries.length >= storedBefore + 3 ? true : undefined;
@@ -133,7 +132,7 @@ test('an iframe document and an XMLHttpRequest are rebuilt from deltas and show 
   site.write('frames/notes.txt', second.notes);
   const before = site.responses.length;
   const requestsBefore = site.requests.length;
-  expect(await showFrames(2)).toEqual({ frame: second.innerText, xhr: second.notes });
+  expect(await showFrames()).toEqual({ frame: second.innerText, xhr: second.notes });
   for (const path of ['/frames/inner.html', '/frames/notes.txt']) {
     const requests = site.requests.slice(requestsBefore).filter((request) => request.path === path);
     expect(requests.map((request) => request.ifBlock !== undefined)).toEqual([true]);
