@@ -34,9 +34,11 @@ export class ExchangeLog {
     return exchangeLog;
   }
 
-  add(record: ExchangeRecord): void {
+  /** `persist: false` (private windows): kept in memory for the panel, never written to IndexedDB. */
+  add(record: ExchangeRecord, options: { persist: boolean } = { persist: true }): void {
     this.remember(record);
     for (const listener of this.listeners) listener(record);
+    if (!options.persist) return;
     this.queue.push(record);
     if (this.queue.length >= FLUSH_BATCH) void this.flush();
     else if (!this.flushTimer) this.flushTimer = setTimeout(() => void this.flush(), FLUSH_DELAY_MS);

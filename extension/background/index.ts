@@ -105,6 +105,9 @@ interface RequestState {
   partition: string;
   topLevelOrigin: string;
   urlOrigin: string;
+  /** A private window (§6): nothing about this request is persisted, not even in the exchange log. */
+  incognito: boolean;
+  /** Private or in a container: no If-Block, nothing stored (see isDefaultCookieStore). */
   privateContext: boolean;
   key: string;
   requestHeaders: HeaderEntry[];
@@ -207,6 +210,7 @@ function offerIfBlock({ settings, store }: Services, details: BeforeSendHeadersD
     partition,
     topLevelOrigin,
     urlOrigin,
+    incognito: isPrivateContext(details),
     privateContext: isPrivateContext(details) || !isDefaultCookieStore(details),
     key: storeKeyFor(partition, topLevelOrigin, details.url),
     requestHeaders: details.requestHeaders ?? [],
@@ -239,7 +243,8 @@ function offerIfBlock({ settings, store }: Services, details: BeforeSendHeadersD
 function onHeadersReceived(details: HeadersReceivedDetails): BlockingResponse {
   if (isOwnRequest(details, extensionBaseUrl)) return {};
   const headers = details.responseHeaders ?? [];
-  if (advertisesCrcsync(headers)) learnCapability(details.url);
+  // Learning is persisted (storage.local), so a private window teaches nothing (§6).
+  if (advertisesCrcsync(headers) && !isPrivateContext(details)) learnCapability(details.url);
   const state = inflight.get(details.requestId);
   if (!state || !services) return {};
   const current = services;
@@ -406,7 +411,8 @@ function recordExchange(
     encoding: findHeader(details.responseHeaders, 'Content-Encoding') ?? 'identity',
     ...result,
   };
-  current.exchanges.add(record);
+  // A private window's exchanges stay in memory for its devtools panel; none is written to IndexedDB (§6).
+  current.exchanges.add(record, { persist: !state.incognito });
   if (state.ifBlock === null) return;
   const change = {
     ...emptySavings(),

@@ -7,6 +7,9 @@
 //   /__crcsync_test__/open-popup?site=<origin>   the popup, showing <origin>
 //   /__crcsync_test__/open-panel[?tab=<id>]      the devtools panel for a tab
 //                                                (default: the requesting tab)
+//   /__crcsync_test__/open-private?url=<url>     a private window showing <url>
+//                                                (an http://127.0.0.1 URL only;
+//                                                BiDi cannot open private windows)
 // The test server answers these with 204; the extension only observes them.
 
 import { browser } from '../shared/browser';
@@ -25,6 +28,11 @@ export function registerTestHooks(): void {
       } else if (action === 'open-panel') {
         const tabId = url.searchParams.get('tab') ?? String(details.tabId);
         void browser.tabs.create({ url: browser.runtime.getURL(`devtools/panel.html?tab=${encodeURIComponent(tabId)}`) });
+      } else if (action === 'open-private') {
+        const target = new URL(url.searchParams.get('url') ?? url.origin);
+        if (target.protocol !== 'http:' || target.hostname !== '127.0.0.1') return;
+        // Needs "Run in Private Windows" (the e2e helper installs with moz:allowPrivateBrowsing).
+        browser.windows.create({ incognito: true, url: target.href }).catch((error: unknown) => console.error('crcsync test hook: open-private', error));
       }
     },
     { urls: ['<all_urls>'] },

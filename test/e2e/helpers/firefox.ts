@@ -32,9 +32,12 @@ export interface LaunchedFirefox {
 /**
  * Launches Firefox and installs the test build. Pass a profileDir to reuse a
  * profile (the restart test); the prefs keep the extension's UUID and
- * storage across the temporary add-on's uninstall at shutdown.
+ * storage across the temporary add-on's uninstall at shutdown. `prefs` adds
+ * test-specific prefs (e.g. permanent private browsing).
  */
-export async function launchFirefox(options: { profileDir?: string } = {}): Promise<LaunchedFirefox> {
+export async function launchFirefox(
+  options: { profileDir?: string; prefs?: Record<string, unknown>; allowPrivateBrowsing?: boolean } = {},
+): Promise<LaunchedFirefox> {
   const ownsProfile = options.profileDir === undefined;
   const profileDir = options.profileDir ?? mkdtempSync(join(tmpdir(), 'crcsync-e2e-profile-'));
   const browser = await puppeteer.launch({
@@ -51,10 +54,12 @@ export async function launchFirefox(options: { profileDir?: string } = {}): Prom
       'browser.shell.checkDefaultBrowser': false,
       'app.update.enabled': false,
       'network.http.speculative-parallel-limit': 0,
+      ...options.prefs,
     },
   });
   try {
-    await browser.installExtension(EXTENSION_DIR);
+    if (options.allowPrivateBrowsing) await installAllowedInPrivateWindows(browser, EXTENSION_DIR);
+    else await browser.installExtension(EXTENSION_DIR);
   } catch (error) {
     await browser.close();
     throw error;
@@ -67,6 +72,26 @@ export async function launchFirefox(options: { profileDir?: string } = {}): Prom
       if (ownsProfile) rmSync(profileDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Installs the (temporary) add-on with the "Run in Private Windows" permission.
+ * Puppeteer's installExtension sends only `extensionData`; Firefox's BiDi
+ * `webExtension.install` also takes `moz:allowPrivateBrowsing` (it grants the
+ * hidden permission `internal:privateBrowsingAllowed` and reloads the add-on).
+ * Without it a temporary add-on does not see private windows at all.
+ */
+async function installAllowedInPrivateWindows(browser: Browser, path: string): Promise<string> {
+  const connection = (browser as unknown as { connection: BidiSender }).connection;
+  const { result } = await connection.send('webExtension.install', {
+    extensionData: { type: 'path', path },
+    'moz:allowPrivateBrowsing': true,
+  });
+  return result.extension;
+}
+
+interface BidiSender {
+  send(method: 'webExtension.install', params: Record<string, unknown>): Promise<{ result: { extension: string } }>;
 }
 
 export function withTimeout<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
@@ -96,17 +121,36 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
  * once the page says it is ready.
  */
 export async function openExtensionPage(browser: Browser, from: Page, triggerPath: string): Promise<Page> {
+  const page = await pageOpenedBy(browser, from, triggerPath);
+  await page.waitForFunction(() => location.href.startsWith('moz-extension://') && document.body?.dataset.ready === 'true', {
+    timeout: WAIT_MS,
+  });
+  return page;
+}
+
+/** Fetches a trigger URL from `from` and returns the page the extension opens for it. */
+async function pageOpenedBy(browser: Browser, from: Page, triggerPath: string): Promise<Page> {
   const known = new Set(browser.targets());
   const created = browser.waitForTarget((target: Target) => target.type() === 'page' && !known.has(target), { timeout: WAIT_MS });
   await from.evaluate((path) => fetch(path).then((response) => response.status), triggerPath);
   const target = await created;
-  const page = await withTimeout(target.page(), 'the extension page').then((found) => {
+  return withTimeout(target.page(), 'the new page').then((found) => {
     if (!found) throw new Error('the new target has no page');
     return found;
   });
-  await page.waitForFunction(() => location.href.startsWith('moz-extension://') && document.body?.dataset.ready === 'true', {
-    timeout: WAIT_MS,
-  });
+}
+
+/**
+ * Opens a private window showing `url` (an http://127.0.0.1 page) and returns
+ * its tab once that page has loaded. WebDriver BiDi cannot create a private
+ * window (browsingContext.create has no such option in Firefox 153), so the
+ * test build's extension opens it (`windows.create({ incognito: true })`);
+ * that needs the add-on installed with `allowPrivateBrowsing`. BiDi does see
+ * and drive the new tab.
+ */
+export async function openPrivateWindow(browser: Browser, from: Page, url: string): Promise<Page> {
+  const page = await pageOpenedBy(browser, from, `/__crcsync_test__/open-private?url=${encodeURIComponent(url)}`);
+  await page.waitForFunction((expected) => location.href === expected && document.readyState === 'complete', { timeout: WAIT_MS }, url);
   return page;
 }
 

@@ -1,8 +1,8 @@
 // The store's rules that need no IndexedDB: LRU eviction planning, the
 // private-window rule, and keying (the e2e tests cover the IndexedDB adapter).
-// Private windows are tested here at the unit level: puppeteer over BiDi
-// cannot open a private window, and a temporarily installed extension does
-// not run in one without the user's permission.
+// Private windows: the rules here, end to end in test/e2e/private.test.ts
+// (a private window opened by the test build, the add-on installed with
+// moz:allowPrivateBrowsing).
 
 import { mayPersist } from '../../../extension/background/body-store';
 import { planEviction } from '../../../extension/background/eviction';
