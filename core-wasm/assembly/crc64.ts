@@ -79,8 +79,8 @@ export let pairSecond: u64 = 0;
  * bound (load -> xor -> next load); two independent chains overlap their
  * loads. Returns the CRC of [a, a+len); the one of [b, b+len) is pairSecond.
  */
-export function crcPair(a: usize, b: usize, len: usize): u64 {
-  let crcA: u64 = 0;
+export function crcPair(a: usize, b: usize, len: usize, startA: u64 = 0): u64 {
+  let crcA: u64 = startA;
   let crcB: u64 = 0;
   const wordsEnd = a + (len & ~<usize>7);
   while (a < wordsEnd) {
@@ -101,19 +101,18 @@ export function crcPair(a: usize, b: usize, len: usize): u64 {
 }
 
 /**
- * CRC of [ptr, ptr+len) from init 0 in two chains: the halves A (half =
- * len >> 1 bytes) and B (rest = len - half bytes) are hashed together, then
- * joined: crc(A||B) = crc(A)·x^(8·rest) ⊕ crc(B). When B is one byte longer,
- * its first byte b0 is hashed alone: crc(b0||B') = crc(b0)·x^(8·half) ⊕ crc(B').
- * The caller passes shiftHalf = x^(8·half) and shiftRest = x^(8·rest) mod P.
+ * CRC of [ptr, ptr+len) from init 0 in two chains: A = the first len - half
+ * bytes and B = the last half = len >> 1 bytes are hashed together (A's
+ * extra byte, if any, first), then joined with one multiplication:
+ * crc(A||B) = crc(A)·x^(8·half) ⊕ crc(B). The caller passes
+ * shiftHalf = x^(8·half) mod P.
  */
-export function crcTwoChains(ptr: usize, len: usize, shiftHalf: u64, shiftRest: u64): u64 {
+export function crcTwoChains(ptr: usize, len: usize, shiftHalf: u64): u64 {
   const half = len >> 1;
-  const rest = len - half;
-  const crcA = crcPair(ptr, ptr + len - half, half);
-  let crcB = pairSecond;
-  if (rest > half) crcB ^= multiplyModP(shiftHalf, crcByte(0, load<u8>(ptr + half)));
-  return multiplyModP(shiftRest, crcA) ^ crcB;
+  const extra = len - 2 * half;
+  const start = extra ? crcByte(0, load<u8>(ptr)) : <u64>0;
+  const crcA = crcPair(ptr + extra, ptr + extra + half, half, start);
+  return multiplyModP(shiftHalf, crcA) ^ pairSecond;
 }
 
 /**

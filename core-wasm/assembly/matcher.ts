@@ -27,7 +27,6 @@ let tailHash: u64 = 0;
 // After a match the next bs-1 bytes are hashed in two chains (crcTwoChains).
 const TWO_CHAIN_MIN_BYTES: usize = 128;
 let skipShiftHalf: u64 = 0;
-let skipShiftRest: u64 = 0;
 
 // Rolling state: CRCs of the normal and tail windows, and how many bytes have
 // been scanned since the end of the last match (capped at tailSize + 1).
@@ -100,7 +99,6 @@ export function matcherReset(n: i32, fileSize: f64): i32 {
   for (let i = 0; i < normalBlocks; i++) insert(load<u64>(HASH_INPUT + (<usize>i << 3)), i);
   const skip = blockSize - 1;
   skipShiftHalf = powerOfXModP(<u64>(skip >> 1) << 3);
-  skipShiftRest = powerOfXModP(<u64>(skip - (skip >> 1)) << 3);
   fillRemovalTable(REMOVE_NORMAL, blockSize);
   if (hasTail) fillRemovalTable(REMOVE_TAIL, tailSize);
   crcNormal = 0;
@@ -160,7 +158,7 @@ export function scan(): usize {
     if (count == 0 && blockLength > 1 && <usize>(end - p) >= blockLength - 1) {
       // After a match no window can end within the next bs-1 bytes: hash
       // them 8 at a time instead of rolling byte by byte.
-      normal = blockLength - 1 >= TWO_CHAIN_MIN_BYTES ? crcTwoChains(p, blockLength - 1, skipShiftHalf, skipShiftRest) : crcUpdate(0, p, blockLength - 1);
+      normal = blockLength - 1 >= TWO_CHAIN_MIN_BYTES ? crcTwoChains(p, blockLength - 1, skipShiftHalf) : crcUpdate(0, p, blockLength - 1);
       tail = normal;
       count = blockLength - 1;
       p += blockLength - 1;
