@@ -25,7 +25,7 @@ function instantiate(module: WebAssembly.Module): CoreExports {
 }
 
 /** Idle instances kept for reuse: creating one costs more than matching a small page. */
-const IDLE_INSTANCES_KEPT = 8;
+const IDLE_INSTANCES_KEPT = 32;
 /** An instance whose memory grew past this is dropped rather than kept idle. */
 const IDLE_MEMORY_LIMIT = 8 * 1024 * 1024;
 

@@ -11,6 +11,8 @@ export { nobleSha1 } from './sha1';
 export type { Sha1Factory, Sha1Hasher } from './sha1';
 export { fflateCompressor, pakoCompressor } from './deflaters';
 export type { CompressorFactory, LiteralCompressor } from './deflaters';
+export { DeltaSectionScanner } from './delta-sections';
+export type { DeltaSectionListener, DeltaSectionOptions } from './delta-sections';
 export { DeltaEncoder } from './delta-encoder';
 export type { DeltaEncoderOptions, DeltaListener } from './delta-encoder';
 export { DeltaDecoder } from './delta-decoder';

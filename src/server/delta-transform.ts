@@ -1,44 +1,195 @@
 // The body pass that makes a crcsync delta (PROTOCOL.md §3, §4): a Node
-// Transform around the streaming DeltaEncoder. Chunks are encoded as they
-// arrive; the Transform's buffering gives backpressure, and destroying it
-// (client gone) drops the encoder and its WASM matcher at once.
+// Transform around the streaming DeltaSectionScanner. Chunks are matched as
+// they arrive. Literal runs are deflated on zlib's thread pool by default,
+// so the event loop only matches and hashes: deflating is most of the work
+// of a delta, and gzip responses get the thread pool too, so this keeps the
+// comparison fair and lets a 2-core server use both cores. The sections go
+// out in order: each is a ready byte array or a pending thread-pool job.
 
 import { Transform, TransformCallback } from 'node:stream';
-import { DeltaEncoder, DeltaEncoderOptions, IfBlock } from '../protocol/index';
+import { DeflateRaw, constants, createDeflateRaw } from 'node:zlib';
+import adler32 from 'pako/lib/zlib/adler32.js';
+import { CompressorFactory, DeltaSectionOptions, DeltaSectionScanner, IfBlock, LiteralCompressor } from '../protocol/index';
+import { TAG_BLOCK, TAG_DIGEST, TAG_ZLIB } from '../protocol/wire';
+
+export interface DeltaTransformOptions extends DeltaSectionOptions {
+  /** A synchronous compressor (fflate, pako) instead of zlib's thread pool, e.g. for byte-exact output. */
+  compressor?: CompressorFactory;
+}
+
+type Piece = Uint8Array | Promise<Uint8Array>;
+
+/** zlib header for deflate with a 32 KiB window at the default level (RFC 1950 §2.2), as the reference sends it. */
+const ZLIB_HEADER = [0x78, 0x9c];
+/** An open literal run is flushed at a chunk boundary once this much of it is unflushed. */
+const OPEN_RUN_FLUSH_BYTES = 128 * 1024;
+/** A final, empty fixed-Huffman block (BFINAL=1, BTYPE=01, end-of-block): ends the deflate data. */
+const FINAL_EMPTY_BLOCK = [0x03, 0x00];
+
+/**
+ * The literal runs of one response, deflated on zlib's thread pool by one
+ * raw deflate stream (one zlib state per response, as a gzip response has).
+ * A run ends with Z_FULL_FLUSH: byte-aligned, and the history is reset, so
+ * the next run's deflate data never refers back into this one and each Z
+ * section inflates on its own (RFC 1951 §3.2.3; zlib.h). A long open run
+ * is flushed with Z_SYNC_FLUSH at a chunk boundary every 128 KiB, so its
+ * bytes go out as they are made and little waits here. Each Z section is framed here: zlib header, the
+ * run's blocks, an empty final block, the Adler-32 of the run.
+ */
+class ThreadPoolRuns {
+  private readonly deflater: DeflateRaw = createDeflateRaw({ level: 6 });
+  /** Output made since the last flush; zlib emits a flush's output before calling back. */
+  private made: Buffer[] = [];
+  private checksum = 1;
+  private open = false;
+  /** Literal bytes written since the run's last flush. */
+  private unflushed = 0;
+
+  constructor(private readonly emit: (piece: Piece) => void) {
+    this.deflater.on('data', (output: Buffer) => this.made.push(output));
+    // Errors surface through the flush jobs; a late one after destroy must not be unhandled.
+    this.deflater.on('error', () => undefined);
+  }
+
+  push(bytes: Uint8Array, runEnds: boolean): void {
+    if (!this.open) {
+      this.open = true;
+      this.checksum = 1;
+      this.emit(Uint8Array.from(ZLIB_HEADER));
+    }
+    if (bytes.length) {
+      this.checksum = adler32(this.checksum, bytes, bytes.length, 0);
+      this.deflater.write(bytes.slice()); // the scanner's view is valid only during the call
+      this.unflushed += bytes.length;
+    }
+    if (runEnds) {
+      this.emit(this.flush(constants.Z_FULL_FLUSH));
+      const sum = this.checksum >>> 0;
+      this.emit(Uint8Array.of(...FINAL_EMPTY_BLOCK, sum >>> 24, (sum >>> 16) & 0xff, (sum >>> 8) & 0xff, sum & 0xff));
+      this.open = false;
+      this.unflushed = 0;
+    }
+  }
+
+  /**
+   * End of an input chunk: once an open run has grown by OPEN_RUN_FLUSH_BYTES
+   * since its last flush, what it has so far goes out now. That bounds what
+   * waits here for a long run; smaller runs wait for their end, which saves
+   * a thread-pool round trip per chunk.
+   */
+  flushOpenRun(): void {
+    if (this.open && this.unflushed >= OPEN_RUN_FLUSH_BYTES) {
+      this.emit(this.flush(constants.Z_SYNC_FLUSH));
+      this.unflushed = 0;
+    }
+  }
+
+  destroy(): void {
+    this.deflater.destroy();
+  }
+
+  private flush(kind: number): Promise<Uint8Array> {
+    const job = new Promise<Uint8Array>((resolve, reject) => {
+      this.deflater.flush(kind, () => {
+        if (this.deflater.destroyed && this.deflater.errored) return reject(this.deflater.errored);
+        const output = Buffer.concat(this.made);
+        this.made = [];
+        resolve(output);
+      });
+    });
+    job.catch(() => undefined); // a job still running when the response is destroyed is never awaited
+    return job;
+  }
+}
 
 export class DeltaTransform extends Transform {
-  private encoder: DeltaEncoder | null;
+  private scanner: DeltaSectionScanner | null;
+  private queue: Piece[] = [];
+  private pendingJobs = 0;
+  /** The synchronous compressor of the current run, when one was given. */
+  private run: LiteralCompressor | null = null;
+  private readonly threadPool: ThreadPoolRuns | null;
 
-  constructor(ifBlock: IfBlock, options: DeltaEncoderOptions) {
+  constructor(ifBlock: IfBlock, options: DeltaTransformOptions) {
     super();
-    this.encoder = new DeltaEncoder(ifBlock, options, (chunk) => {
-      if (chunk.length) this.push(chunk);
+    const emit = (piece: Piece) => {
+      if (piece instanceof Promise) this.pendingJobs++;
+      this.queue.push(piece);
+    };
+    const compressor = options.compressor;
+    this.threadPool = compressor ? null : new ThreadPoolRuns(emit);
+    let runOpen = false;
+    this.scanner = new DeltaSectionScanner(ifBlock, options, {
+      onBlock: (index) => emit(Uint8Array.of(TAG_BLOCK, index)),
+      onLiteral: (bytes, runEnds) => {
+        if (!runOpen) emit(Uint8Array.of(TAG_ZLIB));
+        runOpen = !runEnds;
+        if (this.threadPool) {
+          this.threadPool.push(bytes, runEnds);
+          return;
+        }
+        this.run ??= compressor!((compressed) => emit(compressed));
+        this.run.push(bytes, runEnds);
+        if (runEnds) this.run = null;
+      },
+      onDigest: (digest) => emit(Uint8Array.of(TAG_DIGEST, ...digest)),
     });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      this.encoder!.push(chunk, false);
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
+    this.encode(chunk, false, callback);
   }
 
   override _flush(callback: TransformCallback): void {
-    try {
-      this.encoder!.push(new Uint8Array(0), true);
-      this.encoder = null;
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
+    this.encode(new Uint8Array(0), true, callback);
   }
 
   override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
     // Client gone or upstream failed: hand the WASM matcher back to its pool now.
-    this.encoder?.dispose();
-    this.encoder = null;
+    this.scanner?.dispose();
+    this.scanner = null;
+    this.threadPool?.destroy();
+    this.queue = [];
     callback(error);
+  }
+
+  private encode(chunk: Uint8Array, final: boolean, callback: TransformCallback): void {
+    try {
+      this.scanner!.push(chunk, final);
+      this.threadPool?.flushOpenRun();
+      if (final) this.scanner = null;
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
+    // The next chunk is taken only when this one's sections are out: backpressure, bounded memory.
+    const done = (error?: Error) => {
+      if (final) this.threadPool?.destroy(); // only once its last flush has come back
+      callback(error);
+    };
+    if (this.pendingJobs === 0) {
+      this.pushReady();
+      done();
+    } else {
+      this.drain().then(() => done(), done);
+    }
+  }
+
+  /** Pushes the queued pieces, all of them ready, as one chunk. */
+  private pushReady(): void {
+    const ready = this.queue as Uint8Array[];
+    this.queue = [];
+    if (ready.length) this.push(ready.length === 1 ? ready[0] : Buffer.concat(ready));
+  }
+
+  /** Waits for this chunk's thread-pool jobs, then pushes its sections in order as one chunk (fewer, larger socket writes). */
+  private async drain(): Promise<void> {
+    const pieces = this.queue;
+    this.queue = [];
+    this.pendingJobs = 0;
+    const settled = await Promise.all(pieces);
+    if (this.destroyed) return;
+    this.queue = settled;
+    this.pushReady();
   }
 }

@@ -8,13 +8,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline, Readable, Transform } from 'node:stream';
 import type { CrcEngine } from '../core/crc-engine';
 import { getDefaultEngine } from '../core/embedded-core';
-import { CompressorFactory, DeltaEncoderOptions } from '../protocol/index';
+import { CompressorFactory } from '../protocol/index';
 import type { AccessLogSink } from './access-log';
 import { CompressionSettings, DEFAULT_COMPRESSION, createCompressor, createDecompressor } from './content-coding';
-import { DeltaTransform } from './delta-transform';
+import { DeltaTransform, DeltaTransformOptions } from './delta-transform';
 import { addCapability } from './header-passes';
 import { HeaderMap, headerText, writeHead } from './headers';
-import { nodeSha1, nodeZlibCompressor } from './node-codecs';
+import { nodeSha1 } from './node-codecs';
 import { OriginError } from './origin';
 import { OriginChoice, resolveOrigin } from './origin-choice';
 import { planResponse } from './response-plan';
@@ -22,7 +22,7 @@ import { planResponse } from './response-plan';
 export interface CrcsyncHandlerSettings {
   /** CRC engine for the matcher (default: the WASM core). */
   engine?: CrcEngine;
-  /** Compressor for the delta's literal runs (default native zlib; pakoCompressor is byte-exact with the vectors). */
+  /** Synchronous compressor for the delta's literal runs (default: native zlib on the thread pool; pakoCompressor is byte-exact with the vectors). */
   literalCompressor?: CompressorFactory;
   /** gzip / br settings for clients without If-Block. */
   compression?: Partial<CompressionSettings>;
@@ -58,9 +58,9 @@ function sendError(res: ServerResponse, status: number, message: string): number
 
 export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHandler {
   const compression: CompressionSettings = { ...DEFAULT_COMPRESSION, ...options.compression };
-  const codecs: DeltaEncoderOptions = {
+  const codecs: DeltaTransformOptions = {
     engine: options.engine ?? getDefaultEngine(),
-    compressor: options.literalCompressor ?? nodeZlibCompressor,
+    compressor: options.literalCompressor,
     sha1: nodeSha1,
   };
   const settings = { compression, maxBlockBytes: options.maxBlockBytes };

@@ -5,7 +5,6 @@
 import { createWriteStream, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { fflateCompressor, pakoCompressor } from '../protocol/index';
-import { nodeZlibCompressor } from './node-codecs';
 import { AccessLogSink, lineLogger } from './access-log';
 import { CrcsyncHandlerOptions } from './handler';
 import { createCrcsyncServer, listen } from './server';
@@ -71,7 +70,8 @@ export function serveConfigFromArgs(values: ServeValues): ServeConfig {
   if (sources !== 1) throw new ServeArgumentError('serve needs exactly one of --root DIR, --upstream URL, --demo');
   if ((values.cert === undefined) !== (values.key === undefined)) throw new ServeArgumentError('--cert and --key go together');
   const port = wholeNumber(values.port, '--port', 65535) ?? 8080;
-  const deflaters = { zlib: nodeZlibCompressor, fflate: fflateCompressor, pako: pakoCompressor } as const;
+  // zlib: undefined = native zlib on the thread pool (delta-transform.ts).
+  const deflaters = { zlib: undefined, fflate: fflateCompressor, pako: pakoCompressor } as const;
   const deflater = values.deflater ?? 'zlib';
   if (!Object.hasOwn(deflaters, deflater)) throw new ServeArgumentError(`unknown --deflater ${deflater}`);
 

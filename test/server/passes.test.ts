@@ -9,14 +9,15 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { getDefaultEngine } from '../../src/core/embedded-core';
 import { DeltaDecoder } from '../../src/protocol/delta-decoder';
+import { pakoCompressor } from '../../src/protocol/deflaters';
 import { DeltaEncoder } from '../../src/protocol/delta-encoder';
 import { formatIfBlock, parseIfBlock } from '../../src/protocol/if-block';
 import { formatAccessLog } from '../../src/server/access-log';
 import { DEFAULT_COMPRESSION, isCompressibleType, negotiateCompression } from '../../src/server/content-coding';
-import { DeltaTransform } from '../../src/server/delta-transform';
+import { DeltaTransform, DeltaTransformOptions } from '../../src/server/delta-transform';
 import { addCapability, applyCompressionHeaders, applyDeltaHeaders, stripHopByHop, upstreamRequestHeaders } from '../../src/server/header-passes';
 import { HeaderMap, headerName, toOutgoing } from '../../src/server/headers';
-import { nodeSha1, nodeZlibCompressor } from '../../src/server/node-codecs';
+import { nodeSha1 } from '../../src/server/node-codecs';
 import { upstreamTarget } from '../../src/server/proxy-origin';
 import { planResponse } from '../../src/server/response-plan';
 import { etagMatches, looksLikeText } from '../../src/server/static-origin';
@@ -159,41 +160,6 @@ describe('small helpers', () => {
   });
 });
 
-describe('nodeZlibCompressor', () => {
-  it('makes Z sections that inflate to the literal runs, whatever the chunking', () => {
-    const random = seededRandom(11);
-    const old = randomBytes(random, 300_000, 40);
-    const updated = mutate(random, old, 60);
-    const ifBlock = parseIfBlock(formatIfBlock(old, engine)!);
-    for (let round = 0; round < 4; round++) {
-      const parts: Uint8Array[] = [];
-      const reference: Uint8Array[] = [];
-      const encoder = new DeltaEncoder(ifBlock, { engine, compressor: nodeZlibCompressor, sha1: nodeSha1 }, (chunk) => parts.push(chunk));
-      const oracle = new DeltaEncoder(ifBlock, { engine, sha1: nodeSha1 }, (chunk) => reference.push(chunk));
-      const pieces = randomSplit(random, updated, 20);
-      pieces.forEach((piece, index) => encoder.push(piece, index === pieces.length - 1));
-      oracle.push(updated, true);
-      const delta = Buffer.concat(parts);
-      // Same sections as the fflate encoder: same blocks, same literal bytes.
-      const simplify = (bytes: Uint8Array) => readSections(bytes).map((section) => (section.kind === 'Z' ? { kind: 'Z', literal: section.literal } : section));
-      expect(simplify(delta)).toEqual(simplify(Buffer.concat(reference)));
-      let rebuilt: Uint8Array | null = null;
-      new DeltaDecoder(old, {}, (body) => (rebuilt = body)).push(delta, true);
-      expect(Buffer.from(rebuilt!).equals(Buffer.from(updated))).toBe(true);
-    }
-  });
-
-  it('makes a valid stream for a run longer than one segment', () => {
-    const random = seededRandom(12);
-    const old = randomBytes(random, 1000);
-    const updated = randomBytes(random, 500_000, 30);
-    const parts: Uint8Array[] = [];
-    new DeltaEncoder(parseIfBlock(formatIfBlock(old, engine)!), { engine, compressor: nodeZlibCompressor }, (chunk) => parts.push(chunk)).push(updated, true);
-    const sections = readSections(Buffer.concat(parts));
-    expect(sections.map((section) => section.kind)).toEqual(['Z', 'S']);
-  });
-});
-
 describe('DeltaTransform', () => {
   const random = seededRandom(13);
   const old = randomBytes(random, 50_000, 50);
@@ -208,6 +174,47 @@ describe('DeltaTransform', () => {
     let rebuilt: Uint8Array | null = null;
     new DeltaDecoder(old, {}, (body) => (rebuilt = body)).push(Buffer.concat(chunks), true);
     expect(Buffer.from(rebuilt!).equals(Buffer.from(updated))).toBe(true);
+  });
+
+  async function transformed(body: Uint8Array, base: Uint8Array, pieces: number, options: Partial<DeltaTransformOptions> = {}): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const transform = new DeltaTransform(parseIfBlock(formatIfBlock(base, engine)!), { engine, sha1: nodeSha1, ...options });
+    await pipeline(Readable.from(randomSplit(random, body, pieces).map((piece) => Buffer.from(piece))), transform, sink);
+    return Buffer.concat(chunks);
+  }
+
+  it('deflates literal runs on the thread pool into the same sections as the portable encoder, in order', async () => {
+    const base = randomBytes(random, 300_000, 40);
+    const body = mutate(random, base, 60);
+    for (let round = 0; round < 3; round++) {
+      const delta = await transformed(body, base, 20);
+      const reference: Uint8Array[] = [];
+      new DeltaEncoder(parseIfBlock(formatIfBlock(base, engine)!), { engine }, (chunk) => reference.push(chunk)).push(body, true);
+      // Same blocks and literal bytes as the fflate encoder, Z streams valid (readSections inflates each one).
+      const simplify = (bytes: Uint8Array) => readSections(bytes).map((section) => (section.kind === 'Z' ? { kind: 'Z', literal: section.literal } : section));
+      expect(simplify(delta)).toEqual(simplify(Buffer.concat(reference)));
+      expect(simplify(delta).filter((section) => section.kind === 'Z').length).toBeGreaterThan(5);
+      let rebuilt: Uint8Array | null = null;
+      new DeltaDecoder(base, {}, (verified) => (rebuilt = verified)).push(delta, true);
+      expect(Buffer.from(rebuilt!).equals(Buffer.from(body))).toBe(true);
+    }
+  });
+
+  it('makes one valid Z stream of a run longer than many thread-pool segments', async () => {
+    const body = randomBytes(random, 500_000, 30);
+    const delta = await transformed(body, randomBytes(random, 1000), 7);
+    const sections = readSections(delta);
+    expect(sections.map((section) => section.kind)).toEqual(['Z', 'S']);
+    expect(sections[0].kind === 'Z' && sections[0].literal.equals(Buffer.from(body))).toBe(true);
+  });
+
+  it('with a synchronous compressor (pako) reproduces the byte-exact encoder output', async () => {
+    const body = mutate(random, old, 20);
+    const reference: Uint8Array[] = [];
+    new DeltaEncoder(ifBlock, { engine, compressor: pakoCompressor }, (chunk) => reference.push(chunk)).push(body, true);
+    expect((await transformed(body, old, 15, { compressor: pakoCompressor })).equals(Buffer.concat(reference))).toBe(true);
   });
 
   it('can be destroyed mid-stream and reports encoder errors as stream errors', async () => {
