@@ -164,15 +164,16 @@ server's VmHWM. "vs gzip" is crcsync requests/s over gzip requests/s at the same
 |---:|---|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
-Notes. The delta's literal runs are deflated with native zlib (node-codecs.ts
-\`nodeZlibCompressor\`); with the portable fflate default of src/protocol the
-crcsync server measured about 0.9× gzip in the same setup, which is why the
-server uses zlib. gzip and brotli run in libuv's thread pool (both cores), the
-delta encoder on the main thread. At 500 connections a cell is shorter than the
-queue: only responses that finish inside the window count, which favours small
-pages (see bytes/resp) and makes that row noisy. The machine was shared with
-other work while this ran; compare ratios within a row, not absolute numbers
-across runs.
+Notes. The delta's literal runs are deflated with native zlib on libuv's thread
+pool (delta-transform.ts: one raw deflate stream per response, Z_FULL_FLUSH between
+runs), as gzip and brotli are; the event loop only matches (WASM) and hashes. A
+crcsync response costs less CPU than a gzip one (it deflates about a third of the
+bytes), but on this 2-core machine autocannon runs beside the server, and the
+match itself runs on the event loop while gzip's work is all on the pool, so under
+many connections gzip uses both cores more fully. At 500 connections a cell is
+shorter than the queue: only responses that finish inside the window count, which
+favours small pages (see bytes/resp) and makes that row noisy. Compare ratios
+within a row, not absolute numbers across runs.
 `;
 }
 

@@ -27,7 +27,7 @@ function instantiate(module: WebAssembly.Module): CoreExports {
 /** Idle instances kept for reuse: creating one costs more than matching a small page. */
 const IDLE_INSTANCES_KEPT = 32;
 /** An instance whose memory grew past this is dropped rather than kept idle. */
-const IDLE_MEMORY_LIMIT = 8 * 1024 * 1024;
+const IDLE_MEMORY_LIMIT = 2 * 1024 * 1024;
 
 function outOfMemory(): Error {
   return new RangeError('crcsync WASM core: memory could not grow');
