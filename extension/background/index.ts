@@ -583,8 +583,13 @@ browser.tabs.onRemoved.addListener((tabId) => {
 
 // Firefox has no browsingData.onRemoved (nor does Chromium): when the user
 // clears history for a site ("Forget About This Site" does), the history API
-// reports it, if the user granted the optional "history" permission.
-if (browser.history?.onVisitRemoved) {
+// reports it, if the user granted the optional "history" permission (from
+// about:addons). Granted later, the API appears in this context at once, so
+// the listener is attached then too, not only at the next start.
+let historyWatched = false;
+function watchHistoryRemoval(): void {
+  if (historyWatched || !browser.history?.onVisitRemoved) return;
+  historyWatched = true;
   browser.history.onVisitRemoved.addListener((removed) => {
     void ready.then(async (current) => {
       if (removed.allHistory) {
@@ -596,6 +601,10 @@ if (browser.history?.onVisitRemoved) {
     });
   });
 }
+watchHistoryRemoval();
+browser.permissions.onAdded.addListener((granted) => {
+  if (granted.permissions?.includes('history')) watchHistoryRemoval();
+});
 
 // Flush batched writes when Firefox suspends the event page.
 browser.runtime.onSuspend?.addListener(() => {
