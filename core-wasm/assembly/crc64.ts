@@ -32,30 +32,6 @@ export function ensureTables(): void {
   return load<u64>(TABLES + ((<usize>((<u32>crc ^ byte) & 0xFF)) << 3)) ^ (crc >> 8);
 }
 
-/** Continues `crc` over len bytes at ptr. */
-export function crcUpdate(crc: u64, ptr: usize, len: usize): u64 {
-  const end = ptr + len;
-  const wordsEnd = ptr + (len & ~<usize>7);
-  while (ptr < wordsEnd) {
-    const x = crc ^ load<u64>(ptr);
-    crc =
-      load<u64>(TABLES + (7 << 11) + ((<usize>x & 0xFF) << 3)) ^
-      load<u64>(TABLES + (6 << 11) + ((<usize>(x >> 8) & 0xFF) << 3)) ^
-      load<u64>(TABLES + (5 << 11) + ((<usize>(x >> 16) & 0xFF) << 3)) ^
-      load<u64>(TABLES + (4 << 11) + ((<usize>(x >> 24) & 0xFF) << 3)) ^
-      load<u64>(TABLES + (3 << 11) + ((<usize>(x >> 32) & 0xFF) << 3)) ^
-      load<u64>(TABLES + (2 << 11) + ((<usize>(x >> 40) & 0xFF) << 3)) ^
-      load<u64>(TABLES + (1 << 11) + ((<usize>(x >> 48) & 0xFF) << 3)) ^
-      load<u64>(TABLES + ((<usize>(x >> 56)) << 3));
-    ptr += 8;
-  }
-  while (ptr < end) {
-    crc = crcByte(crc, load<u8>(ptr));
-    ptr++;
-  }
-  return crc;
-}
-
 // @ts-ignore: decorator
 @inline function slice8(crc: u64, word: u64): u64 {
   const x = crc ^ word;
@@ -69,6 +45,21 @@ export function crcUpdate(crc: u64, ptr: usize, len: usize): u64 {
     load<u64>(TABLES + (1 << 11) + ((<usize>(x >> 48) & 0xFF) << 3)) ^
     load<u64>(TABLES + ((<usize>(x >> 56)) << 3))
   );
+}
+
+/** Continues `crc` over len bytes at ptr. */
+export function crcUpdate(crc: u64, ptr: usize, len: usize): u64 {
+  const end = ptr + len;
+  const wordsEnd = ptr + (len & ~<usize>7);
+  while (ptr < wordsEnd) {
+    crc = slice8(crc, load<u64>(ptr));
+    ptr += 8;
+  }
+  while (ptr < end) {
+    crc = crcByte(crc, load<u8>(ptr));
+    ptr++;
+  }
+  return crc;
 }
 
 /** The second result of crcPair. */

@@ -265,13 +265,7 @@ function onHeadersReceived(details: HeadersReceivedDetails): BlockingResponse {
   } else if (kind !== 'plain') {
     return {}; // a crcsync body nobody here asked for: not ours to touch
   }
-  const cacheable = isCacheableResponse({
-    method: state.method,
-    url: state.url,
-    status: details.statusCode,
-    privateContext: state.privateContext,
-    responseHeaders: headers,
-  });
+  const cacheable = isCacheableExchange(state, details.statusCode, headers);
   if (cacheable && canRewriteBodies) {
     startCapture(current, state, details);
   } else {
@@ -284,6 +278,11 @@ function onHeadersReceived(details: HeadersReceivedDetails): BlockingResponse {
   return {};
 }
 
+/** PROTOCOL.md §6: may this response's body become a cached base? */
+function isCacheableExchange(state: RequestState, status: number, headers: HeaderEntry[]): boolean {
+  return isCacheableResponse({ method: state.method, url: state.url, status, privateContext: state.privateContext, responseHeaders: headers });
+}
+
 function learnCapability(url: string): void {
   const origin = originOf(url);
   if (!origin) return;
@@ -292,13 +291,7 @@ function learnCapability(url: string): void {
 
 function startRebuild(current: Services, state: RequestState, details: HeadersReceivedDetails, unusableReason: string | null): void {
   const headers = details.responseHeaders ?? [];
-  const cacheable = isCacheableResponse({
-    method: state.method,
-    url: state.url,
-    status: details.statusCode,
-    privateContext: state.privateContext,
-    responseHeaders: headers,
-  });
+  const cacheable = isCacheableExchange(state, details.statusCode, headers);
   let refetchStatus = 0;
   let refetchTransfer: number | null = null;
   rebuildDelta(browser.webRequest.filterResponseData(details.requestId), {

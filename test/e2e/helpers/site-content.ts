@@ -2,20 +2,10 @@
 // headline, a counter, an inserted paragraph) while most bytes stay: an HTML
 // page with a stylesheet, a script and a JSON document it fetches.
 
-/** mulberry32: deterministic text that gzip cannot shrink to nothing. */
-function randomFrom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../helpers/random';
 
 function paragraph(seed: number): string {
-  const random = randomFrom(seed + 1);
+  const random = seededRandom(seed + 1);
   const out: string[] = [];
   for (let i = 0; i < 40; i++) {
     let word = '';
