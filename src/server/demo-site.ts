@@ -43,8 +43,8 @@ const ADS = [
   ['The thriller everyone is reading', 'Now in paperback and audio, narrated by the author.', 'Read a sample'],
 ];
 
-/** mulberry32: small, fast, good enough for demo text. */
-function randomFrom(seed: number): () => number {
+/** mulberry32: small, fast, good enough for demo text (the tests' fixtures use it too). */
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -115,7 +115,7 @@ export class DemoSite {
   }
 
   private makeStory(id: number, published: number): Story {
-    const random = randomFrom(this.seed * 7919 + id);
+    const random = seededRandom(this.seed * 7919 + id);
     const title = `${pick(random, SUBJECTS)} ${pick(random, VERBS)} ${pick(random, OBJECTS)}`;
     const summary = `${sentence(random, 18)} ${sentence(random, 14)}`;
     const body = [sentence(random, 22), sentence(random, 16), sentence(random, 20), sentence(random, 12)].join(' ');
@@ -128,7 +128,7 @@ export class DemoSite {
 
   /** Points and comments of a story at a tick: grow with age and per request, differently per story. */
   private counters(id: number, tick: number): { points: number; comments: number; views: number } {
-    const random = randomFrom(this.seed * 104729 + id * 31 + tick);
+    const random = seededRandom(this.seed * 104729 + id * 31 + tick);
     const age = Math.max(1, this.firstStoryId + STORIES_ON_PAGE + tick - id);
     return {
       points: 20 + age * 7 + Math.floor(random() * 25),
@@ -140,7 +140,7 @@ export class DemoSite {
   /** The front page (`/`), tens of KB of HTML. */
   renderPage(): string {
     const { tick, time, ids } = this.advance();
-    const random = randomFrom(this.seed * 31 + tick);
+    const random = seededRandom(this.seed * 31 + tick);
     const iso = new Date(time).toISOString();
     const requestId = createHash('sha1').update(`${this.seed}:${tick}`).digest('hex').slice(0, 16);
     const ad = ADS[tick % ADS.length];

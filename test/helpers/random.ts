@@ -1,15 +1,6 @@
-// Seeded pseudo-random data for reproducible tests (mulberry32).
+// Seeded pseudo-random data for reproducible tests (mulberry32, shared with the demo site).
 
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../src/server/demo-site';
 
 export function randomBytes(random: () => number, length: number, alphabet = 256): Uint8Array {
   const out = new Uint8Array(length);
