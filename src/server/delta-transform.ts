@@ -29,25 +29,28 @@ const FINAL_EMPTY_BLOCK = [0x03, 0x00];
 /**
  * The literal runs of one response, deflated on zlib's thread pool by one
  * raw deflate stream (one zlib state per response, as a gzip response has).
- * A run ends with Z_FULL_FLUSH: byte-aligned, and the history is reset, so
- * the next run's deflate data never refers back into this one and each Z
- * section inflates on its own (RFC 1951 §3.2.3; zlib.h). A long open run
- * is flushed with Z_SYNC_FLUSH at a chunk boundary every 128 KiB, so its
- * bytes go out as they are made and little waits here. Each Z section is framed here: zlib header, the
- * run's blocks, an empty final block, the Adler-32 of the run.
+ * Each write ends with Z_FULL_FLUSH: byte-aligned, and the history is reset,
+ * so the next run's deflate data never refers back into this one and each Z
+ * section inflates on its own (RFC 1951 §3.2.3; zlib.h). A run is written
+ * once, at its end, or every 128 KiB while it lasts, so a long run streams.
+ * Each Z section is framed here: zlib header, the run's blocks, an empty
+ * final block, the Adler-32 of the run.
  */
 class ThreadPoolRuns {
-  private readonly deflater: DeflateRaw = createDeflateRaw({ level: 6 });
-  /** Output made since the last flush; zlib emits a flush's output before calling back. */
+  // Every write is fully flushed (flush: Z_FULL_FLUSH): one thread-pool job
+  // per write, its output complete when the write calls back.
+  private readonly deflater: DeflateRaw = createDeflateRaw({ level: 6, flush: constants.Z_FULL_FLUSH });
+  /** Output made since the last write called back; zlib emits a write's output before its callback. */
   private made: Buffer[] = [];
   private checksum = 1;
   private open = false;
-  /** Literal bytes written since the run's last flush. */
-  private unflushed = 0;
+  /** Literal bytes of the open run not yet handed to zlib. */
+  private held: Uint8Array[] = [];
+  private heldBytes = 0;
 
   constructor(private readonly emit: (piece: Piece) => void) {
     this.deflater.on('data', (output: Buffer) => this.made.push(output));
-    // Errors surface through the flush jobs; a late one after destroy must not be unhandled.
+    // Errors surface through the write jobs; a late one after destroy must not be unhandled.
     this.deflater.on('error', () => undefined);
   }
 
@@ -59,46 +62,45 @@ class ThreadPoolRuns {
     }
     if (bytes.length) {
       this.checksum = adler32(this.checksum, bytes, bytes.length, 0);
-      this.deflater.write(bytes.slice()); // the scanner's view is valid only during the call
-      this.unflushed += bytes.length;
+      this.held.push(bytes.slice()); // the scanner's view is valid only during the call
+      this.heldBytes += bytes.length;
     }
     if (runEnds) {
-      this.emit(this.flush(constants.Z_FULL_FLUSH));
+      this.deflateHeld();
       const sum = this.checksum >>> 0;
       this.emit(Uint8Array.of(...FINAL_EMPTY_BLOCK, sum >>> 24, (sum >>> 16) & 0xff, (sum >>> 8) & 0xff, sum & 0xff));
       this.open = false;
-      this.unflushed = 0;
     }
   }
 
   /**
-   * End of an input chunk: once an open run has grown by OPEN_RUN_FLUSH_BYTES
-   * since its last flush, what it has so far goes out now. That bounds what
-   * waits here for a long run; smaller runs wait for their end, which saves
-   * a thread-pool round trip per chunk.
+   * End of an input chunk: once an open run holds OPEN_RUN_FLUSH_BYTES, they
+   * are deflated now. That bounds what waits here for a long run; a smaller
+   * run goes to zlib once, at its end: one thread-pool job per run.
    */
   flushOpenRun(): void {
-    if (this.open && this.unflushed >= OPEN_RUN_FLUSH_BYTES) {
-      this.emit(this.flush(constants.Z_SYNC_FLUSH));
-      this.unflushed = 0;
-    }
+    if (this.open && this.heldBytes >= OPEN_RUN_FLUSH_BYTES) this.deflateHeld();
   }
 
   destroy(): void {
     this.deflater.destroy();
   }
 
-  private flush(kind: number): Promise<Uint8Array> {
+  private deflateHeld(): void {
+    if (this.heldBytes === 0) return;
+    const input = this.held.length === 1 ? this.held[0] : Buffer.concat(this.held, this.heldBytes);
+    this.held = [];
+    this.heldBytes = 0;
     const job = new Promise<Uint8Array>((resolve, reject) => {
-      this.deflater.flush(kind, () => {
-        if (this.deflater.destroyed && this.deflater.errored) return reject(this.deflater.errored);
+      this.deflater.write(input, (error) => {
+        if (error) return reject(error);
         const output = Buffer.concat(this.made);
         this.made = [];
         resolve(output);
       });
     });
     job.catch(() => undefined); // a job still running when the response is destroyed is never awaited
-    return job;
+    this.emit(job);
   }
 }
 
