@@ -41,7 +41,7 @@ import {
   isValidStallTimeout,
   withCapableOrigin,
 } from '../shared/settings';
-import { BodyStore } from './body-store';
+import { BodyStore, SaveOutcome } from './body-store';
 import { openDatabase } from './database';
 import { ExchangeLog } from './exchange-log';
 import { refetchFull } from './refetch';
@@ -58,6 +58,7 @@ function log(message: string, error?: unknown): void {
 }
 
 interface Services {
+  db: IDBDatabase;
   settings: SettingsStore;
   store: BodyStore;
   exchanges: ExchangeLog;
@@ -74,7 +75,7 @@ async function init(): Promise<Services> {
     ExchangeLog.open(db, log),
     SavingsBook.load(),
   ]);
-  services = { settings, store, exchanges, savings };
+  services = { db, settings, store, exchanges, savings };
   return services;
 }
 
@@ -312,12 +313,13 @@ function startRebuild(current: Services, state: RequestState, details: HeadersRe
     done: (outcome) => {
       const reason = outcome.reason;
       const fullDownload = outcome.verified ? null : refetchTransfer;
-      if (outcome.body && (outcome.verified ? cacheable : cacheable && refetchStatus === 200)) {
-        saveBody(current, state, outcome.body, nextBaselineBytes(fullDownload, state.baselineBytes));
-      }
+      const saved =
+        outcome.body && (outcome.verified ? cacheable : cacheable && refetchStatus === 200)
+          ? saveBody(current, state, outcome.body, nextBaselineBytes(fullDownload, state.baselineBytes))
+          : Promise.resolve(null);
       if (!outcome.verified) log(`${state.url}: fell back to a full fetch (${reason})`);
       const result: ExchangeOutcome = outcome.verified ? 'verified' : outcome.body ? 'fell-back' : 'failed';
-      void boundedTransfer(state.transfer).then((deltaTransfer) => {
+      void Promise.all([boundedTransfer(state.transfer), saved]).then(([deltaTransfer, stored]) => {
         // A fallback cost the delta (if Firefox measured it) plus the refetch; a stalled delta is never measured.
         // Firefox 153 reported responseSize 0 for chunked responses in our tests; then the
         // delta's body bytes (exact: Firefox does not decode crcsync) stand in, headers not counted.
@@ -326,7 +328,8 @@ function startRebuild(current: Services, state: RequestState, details: HeadersRe
         if (!outcome.verified) wireBytes = refetchTransfer !== null ? delta + refetchTransfer : null;
         recordExchange(current, state, details, {
           outcome: result,
-          reason,
+          // The page got its body either way; a base that could not be kept (quota) is said, not hidden.
+          reason: reason ?? notStoredReason(stored),
           wireBytes,
           bodyBytes: outcome.bodyBytes,
           baselineBytes: state.baselineBytes,
@@ -350,11 +353,12 @@ function startCapture(current: Services, state: RequestState, details: HeadersRe
       const announced = Number(findHeader(details.responseHeaders, 'Content-Length'));
       const wire = boundedTransfer(state.transfer).then((bytes) => bytes ?? (Number.isFinite(announced) && announced > 0 ? announced : bodyBytes));
       // A plain 200 is a full download: what it cost is the baseline for the next delta of this URL.
-      if (kept) saveBody(current, state, body, wire.then((bytes) => nextBaselineBytes(bytes, state.baselineBytes)));
-      void wire.then((wireBytes) =>
+      const saved = kept ? saveBody(current, state, body, wire.then((bytes) => nextBaselineBytes(bytes, state.baselineBytes))) : Promise.resolve(null);
+      void Promise.all([wire, saved]).then(([wireBytes, stored]) =>
         recordExchange(current, state, details, {
-          outcome: kept ? 'stored' : 'passed',
-          reason: kept ? null : body ? `size ${body.length} outside 200 B..4 MiB` : 'too big or stream failed',
+          // 'stored' only once the write committed: a quota error leaves it 'passed', with the reason.
+          outcome: stored === 'saved' ? 'stored' : 'passed',
+          reason: kept ? notStoredReason(stored) : body ? `size ${body.length} outside 200 B..4 MiB` : 'too big or stream failed',
           wireBytes,
           bodyBytes,
           baselineBytes: wireBytes,
@@ -366,12 +370,23 @@ function startCapture(current: Services, state: RequestState, details: HeadersRe
   });
 }
 
-function saveBody(current: Services, state: RequestState, body: Uint8Array, baselineBytes: number | null | Promise<number | null>): void {
-  if (state.privateContext) return;
+/** Why a body that was to be kept as a base is not (null: it was kept, or keeping it was never tried). */
+function notStoredReason(stored: SaveOutcome | null | undefined): string | null {
+  return stored === undefined || stored === null || stored === 'saved' ? null : `not stored: ${stored}`;
+}
+
+/** Resolves to what became of the write (never rejects); undefined when nothing was to be written. */
+function saveBody(
+  current: Services,
+  state: RequestState,
+  body: Uint8Array,
+  baselineBytes: number | null | Promise<number | null>,
+): Promise<SaveOutcome | null | undefined> {
+  if (state.privateContext) return Promise.resolve(undefined);
   // Hashing happens here, once per stored body, never on the request path.
   const ifBlock = formatIfBlock(body, getDefaultEngine());
-  if (ifBlock === null) return;
-  void current.store.save(
+  if (ifBlock === null) return Promise.resolve(undefined);
+  return current.store.save(
     Promise.resolve(baselineBytes).then((baseline) => ({
       key: state.key,
       partition: state.partition,
@@ -382,7 +397,10 @@ function saveBody(current: Services, state: RequestState, body: Uint8Array, base
       privateContext: state.privateContext,
       baselineBytes: baseline,
     })),
-  );
+  ).catch((error: unknown): SaveOutcome => {
+    log(`store: could not save ${state.key}`, error);
+    return 'storage-error';
+  });
 }
 
 function recordExchange(
@@ -608,4 +626,4 @@ browser.runtime.onSuspend?.addListener(() => {
 });
 
 // A literal in each build (see build-flags.ts): production bundles drop the hooks.
-if (globalThis.__CRCSYNC_TEST_BUILD__ === true) registerTestHooks();
+if (globalThis.__CRCSYNC_TEST_BUILD__ === true) registerTestHooks(() => ready);

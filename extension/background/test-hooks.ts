@@ -11,12 +11,76 @@
 //                                                (an http://127.0.0.1 URL only;
 //                                                BiDi cannot open private windows)
 // The test server answers these with 204; the extension only observes them.
+//
+// Messages from an extension page (runtime.sendMessage; the regular handlers
+// ignore these types):
+//   { type: 'crcsync-test:setStoreCap', bytes }   sets the store's size cap
+//                                                (settings.storeCapBytes, so
+//                                                1 MiB..1 GiB); answers the cap
+//   { type: 'crcsync-test:checkStore' }           reads IndexedDB directly and
+//                                                answers TestStoreCheck
 
+import { getDefaultEngine } from '../../src/core/embedded-core';
+import { formatIfBlock } from '../../src/protocol/if-block';
 import { browser } from '../shared/browser';
+import type { BodyStore, EntryRecord } from './body-store';
+import { BODIES_STORE, ENTRIES_STORE, requestResult } from './database';
+import type { SettingsStore } from './settings-store';
 
 export const TEST_TRIGGER_PATH = '/__crcsync_test__/';
 
-export function registerTestHooks(): void {
+interface TestServices {
+  store: BodyStore;
+  settings: SettingsStore;
+  db: IDBDatabase;
+}
+
+/** What is on disk, entry by entry, and every inconsistency found (empty when the store is sound). */
+export interface TestStoreCheck {
+  entries: { key: string; size: number; lastUsedAt: number }[];
+  bodies: number;
+  problems: string[];
+}
+
+/** Every entry has its body (same storedAt, same size), every body its entry; each If-Block is the one its body gives; the in-memory index matches. */
+async function checkStore({ store, db }: TestServices): Promise<TestStoreCheck> {
+  await store.settle();
+  const tx = db.transaction([ENTRIES_STORE, BODIES_STORE], 'readonly');
+  const [entries, bodies] = await Promise.all([
+    requestResult(tx.objectStore(ENTRIES_STORE).getAll()) as Promise<EntryRecord[]>,
+    requestResult(tx.objectStore(BODIES_STORE).getAll()) as Promise<{ key: string; storedAt: number; formatVersion: number; body: Uint8Array }[]>,
+  ]);
+  const problems: string[] = [];
+  const bodyByKey = new Map(bodies.map((body) => [body.key, body]));
+  for (const entry of entries) {
+    const body = bodyByKey.get(entry.key);
+    if (!body) problems.push(`${entry.key}: entry without a body`);
+    else if (body.storedAt !== entry.storedAt) problems.push(`${entry.key}: body storedAt ${body.storedAt} != entry ${entry.storedAt}`);
+    else if (!(body.body instanceof Uint8Array) || body.body.length !== entry.size) problems.push(`${entry.key}: body size ${body.body?.length} != entry ${entry.size}`);
+    else if (formatIfBlock(body.body, getDefaultEngine()) !== entry.ifBlock) problems.push(`${entry.key}: stored If-Block is not the body's`);
+    if (body && body.formatVersion !== entry.formatVersion) problems.push(`${entry.key}: format versions differ`);
+    const indexed = store.lookup(entry.key);
+    if (!indexed || indexed.storedAt !== entry.storedAt) problems.push(`${entry.key}: in-memory index differs from disk`);
+  }
+  const entryKeys = new Set(entries.map((entry) => entry.key));
+  for (const body of bodies) if (!entryKeys.has(body.key)) problems.push(`${body.key}: body without an entry`);
+  for (const indexed of store.entries()) if (!entryKeys.has(indexed.key)) problems.push(`${indexed.key}: indexed but not on disk`);
+  return {
+    entries: entries.map(({ key, size, lastUsedAt }) => ({ key, size, lastUsedAt })),
+    bodies: bodies.length,
+    problems,
+  };
+}
+
+export function registerTestHooks(services: () => Promise<TestServices>): void {
+  browser.runtime.onMessage.addListener((message: unknown) => {
+    const { type, bytes } = (message ?? {}) as { type?: unknown; bytes?: unknown };
+    if (type === 'crcsync-test:setStoreCap') {
+      return services().then(async ({ settings }) => (await settings.update((current) => ({ ...current, storeCapBytes: Number(bytes) }))).storeCapBytes);
+    }
+    if (type === 'crcsync-test:checkStore') return services().then(checkStore);
+    return undefined;
+  });
   browser.webRequest.onBeforeRequest.addListener(
     (details) => {
       const url = new URL(details.url);

@@ -43,7 +43,11 @@ export interface ExchangeRecord {
   /** Time from the last delta byte to the verified body, ms. */
   rebuildMs: number | null;
   outcome: ExchangeOutcome;
-  /** CrcsyncError code or a short reason for fell-back / passed / failed. */
+  /**
+   * CrcsyncError code or a short reason for fell-back / passed / failed;
+   * `not stored: <why>` when the body could not be kept as a base (e.g.
+   * `storage-error`: IndexedDB refused the write, a full quota), whatever the outcome.
+   */
   reason: string | null;
 }
 
