@@ -5,7 +5,8 @@
 // come from one place. Nothing a client sends can make it throw out of here.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline, Readable, Transform } from 'node:stream';
+import { pipeline, Readable, Transform, Writable } from 'node:stream';
+import { pipeline as pipelinePromise } from 'node:stream/promises';
 import type { CrcEngine } from '../core/crc-engine';
 import { getDefaultEngine } from '../core/embedded-core';
 import { CompressorFactory } from '../protocol/index';
@@ -39,6 +40,22 @@ export type NextFunction = (error?: unknown) => void;
 export type CrcsyncHandler = (req: IncomingMessage, res: ServerResponse, next?: NextFunction) => void;
 
 /** Plain-text error response, with Capability like every response (PROTOCOL.md §2). */
+/** gzip/br of a body up to this size (known from the origin's Content-Length) is made whole and sent with a Content-Length. */
+const WHOLE_BODY_COMPRESS_BYTES = 1024 * 1024;
+
+/** Compresses a whole (small) body on zlib's thread pool; rejects if the client goes away or the body fails. */
+async function compressWhole(body: Readable, compressor: Transform, signal: AbortSignal): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const collect = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk);
+      callback();
+    },
+  });
+  await pipelinePromise(body, compressor, collect, { signal });
+  return Buffer.concat(chunks);
+}
+
 function sendError(res: ServerResponse, status: number, message: string): number {
   if (res.headersSent) {
     res.destroy();
@@ -118,8 +135,20 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
       settings,
     );
     const passReason = req.headers['if-block'] === undefined ? null : plan.passReason;
-    writeHead(res, plan.status, plan.headers);
     const body = answer.body;
+    const originLength = Number(headerText(answer.headers, 'content-length'));
+    if (body && plan.compress && !plan.decode && method !== 'HEAD' && originLength <= WHOLE_BODY_COMPRESS_BYTES) {
+      // A small body of known size is compressed whole and sent with its
+      // Content-Length: clients (and a browser extension's byte counts, which
+      // Firefox reports as 0 for chunked responses) see what went over the wire.
+      const compressed = await compressWhole(body, createCompressor(plan.compress, compression, originLength), abort.signal).catch(() => null);
+      if (!compressed) return record(plan.status, plan.encoding, 0, 0, { passReason, aborted: true });
+      plan.headers.set('content-length', String(compressed.length));
+      writeHead(res, plan.status, plan.headers);
+      res.end(compressed);
+      return record(plan.status, plan.encoding, compressed.length, originLength, { passReason });
+    }
+    writeHead(res, plan.status, plan.headers);
     if (!body || method === 'HEAD' || plan.status === 204 || plan.status === 304) {
       body?.destroy();
       res.end();

@@ -12,6 +12,9 @@ import { makeFixtures } from './fixtures';
 
 const fixtures = makeFixtures();
 
+/** Over the 1 MiB limit for whole-body compression (43-byte lines). */
+const LARGE_TEXT_BYTES = 43 * 36000;
+
 describe('static root over HTTP', () => {
   let root: string;
   let server: TestServer;
@@ -23,6 +26,7 @@ describe('static root over HTTP', () => {
     writeFileSync(join(root, 'dir', 'index.html'), fixtures[1].new);
     writeFileSync(join(root, 'image.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...new Uint8Array(3000)]));
     writeFileSync(join(root, 'notes'), 'plain text without an extension\n'.repeat(40));
+    writeFileSync(join(root, 'large.txt'), 'a line of text that repeats, 1.5 MiB of it\n'.repeat(LARGE_TEXT_BYTES / 43));
     server = await startCrcsync({ root });
   });
 
@@ -59,10 +63,20 @@ describe('static root over HTTP', () => {
     if (expected) {
       expect(result.headers.vary).toBe('Accept-Encoding');
       expect(result.headers.etag).toMatch(/^W\//);
-      expect(result.headers['content-length']).toBeUndefined();
+      // A small file is compressed whole and its compressed size announced (what went over the wire).
+      expect(result.headers['content-length']).toBe(String(result.body.length));
+      expect(result.body.length).toBeLessThan(pair.new.length);
     } else {
       expect(result.headers['content-length']).toBe(String(pair.new.length));
     }
+  });
+
+  it('streams gzip without a Content-Length for a file over 1 MiB', async () => {
+    const large = await fetchRaw(`${server.url}/large.txt`, { headers: { 'Accept-Encoding': 'gzip' } });
+    expect(large.headers['content-encoding']).toBe('gzip');
+    expect(large.headers['content-length']).toBeUndefined();
+    expect(large.headers['transfer-encoding']).toBe('chunked');
+    expect(decodeResponse(large, null).length).toBe(LARGE_TEXT_BYTES);
   });
 
   it('serves binary files without gzip but still as a delta', async () => {
