@@ -21,6 +21,7 @@ import {
   countsTowardSavings,
   fallbackDropsBase,
   findHeader,
+  forbidsStoring,
   isCacheableBodySize,
   isCacheableResponse,
   isCrcsyncEligibleUrl,
@@ -200,6 +201,7 @@ function offerIfBlock({ settings, store }: Services, details: BeforeSendHeadersD
   const urlOrigin = originOf(details.url);
   if (!topLevelOrigin || !urlOrigin || !isOriginEnabled(settings.current, urlOrigin)) return {};
   const partition = partitionOf(details);
+  const incognito = isPrivateContext(details);
   let reportTransfer: (bytes: number | null) => void = () => undefined;
   const transfer = new Promise<number | null>((resolve) => (reportTransfer = resolve));
   const state: RequestState = {
@@ -211,8 +213,8 @@ function offerIfBlock({ settings, store }: Services, details: BeforeSendHeadersD
     partition,
     topLevelOrigin,
     urlOrigin,
-    incognito: isPrivateContext(details),
-    privateContext: isPrivateContext(details) || !isDefaultCookieStore(details),
+    incognito,
+    privateContext: incognito || !isDefaultCookieStore(details),
     key: storeKeyFor(partition, topLevelOrigin, details.url),
     requestHeaders: details.requestHeaders ?? [],
     ifBlock: null,
@@ -271,7 +273,7 @@ function onHeadersReceived(details: HeadersReceivedDetails): BlockingResponse {
     startCapture(current, state, details);
   } else {
     const reason = state.privateContext ? 'private context' : details.statusCode !== 200 ? `status ${details.statusCode}` : 'not cacheable';
-    if (/no-store/i.test(findHeader(headers, 'Cache-Control') ?? '')) void current.store.remove([state.key]);
+    if (forbidsStoring(headers)) void current.store.remove([state.key]);
     void boundedTransfer(state.transfer).then((wireBytes) =>
       recordExchange(current, state, details, { outcome: 'passed', reason, wireBytes, bodyBytes: 0, baselineBytes: null, fullBytes: 0, rebuildMs: null }),
     );

@@ -2,6 +2,7 @@
 // Pure functions over plain header lists, so the browser adapters only
 // translate events and the rules are unit-tested once.
 
+import { cacheControlDirectives } from './response-policy';
 import { CAPABILITY_HEADER, CRCSYNC_ENCODING, IF_BLOCK_HEADER, MAX_BASE_BYTES, MIN_BASE_BYTES } from './wire';
 
 /** A header as webRequest, fetch and node all can express it. */
@@ -125,13 +126,10 @@ export function rebuiltResponseHeaders(responseHeaders: readonly HeaderEntry[]):
   return result;
 }
 
-function cacheControlDirectives(responseHeaders: readonly HeaderEntry[] | undefined): string[] {
-  const directives: string[] = [];
-  for (const header of responseHeaders ?? []) {
-    if (header.name.toLowerCase() !== 'cache-control') continue;
-    for (const directive of (header.value ?? '').split(',')) directives.push(directive.trim().toLowerCase().split('=')[0]);
-  }
-  return directives;
+/** Whether the response says `Cache-Control: no-store` (in any of its Cache-Control lines). */
+export function forbidsStoring(responseHeaders: readonly HeaderEntry[] | undefined): boolean {
+  const lines = (responseHeaders ?? []).filter((header) => header.name.toLowerCase() === 'cache-control').map((header) => header.value ?? '');
+  return cacheControlDirectives(lines).has('no-store');
 }
 
 /** Whether a body of this size may be kept as a future delta base (§6: 200 B .. 4 MiB). */
@@ -159,7 +157,7 @@ export interface CacheCandidate {
 export function isCacheableResponse(candidate: CacheCandidate): boolean {
   if (candidate.method.toUpperCase() !== 'GET' || candidate.status !== 200 || candidate.privateContext) return false;
   if (!isCrcsyncEligibleUrl(candidate.url)) return false;
-  if (cacheControlDirectives(candidate.responseHeaders).includes('no-store')) return false;
+  if (forbidsStoring(candidate.responseHeaders)) return false;
   const encoding = findHeader(candidate.responseHeaders, 'Content-Encoding');
   const isDelta = encoding !== undefined && encoding.trim().toLowerCase() === CRCSYNC_ENCODING;
   const length = findHeader(candidate.responseHeaders, 'Content-Length');

@@ -31,6 +31,7 @@ export {
   advertisesCrcsync,
   classifyDeltaResponse,
   findHeader,
+  forbidsStoring,
   isCrcsyncEligibleUrl,
   originOf,
   rebuiltResponseHeaders,

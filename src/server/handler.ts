@@ -142,7 +142,11 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
       // Content-Length: clients (and a browser extension's byte counts, which
       // Firefox reports as 0 for chunked responses) see what went over the wire.
       const compressed = await compressWhole(body, createCompressor(plan.compress, compression, originLength), abort.signal).catch(() => null);
-      if (!compressed) return record(plan.status, plan.encoding, 0, 0, { passReason, aborted: true });
+      if (!compressed) {
+        // Client gone or the body failed: cut the response, as the streaming path's pipeline does.
+        res.destroy();
+        return record(plan.status, plan.encoding, 0, 0, { passReason, aborted: true });
+      }
       plan.headers.set('content-length', String(compressed.length));
       writeHead(res, plan.status, plan.headers);
       res.end(compressed);
