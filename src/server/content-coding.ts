@@ -20,6 +20,14 @@ export interface CompressionSettings {
 
 export const DEFAULT_COMPRESSION: CompressionSettings = { gzipLevel: 6, brotliQuality: 5, minBytes: 256 };
 
+/**
+ * The most an upstream gzip / br body is decoded to before a delta is made:
+ * a client never accepts a rebuilt body over 32 MiB (PROTOCOL.md §5,
+ * DEFAULT_MAX_REBUILT_BYTES), so decoding past it only burns CPU on what
+ * may be a decompression bomb. Beyond it the response is cut off.
+ */
+export const MAX_DECODED_UPSTREAM_BYTES = 32 * 1024 * 1024;
+
 /** Upstream content-codings this server undoes before making a delta. */
 export const DECODABLE_CODINGS: readonly string[] = ['gzip', 'x-gzip', 'br'];
 
@@ -62,15 +70,39 @@ export function createCompressor(coding: CompressionCoding, settings: Compressio
   return zlib.createBrotliCompress({ params });
 }
 
-/** A decoder for one of DECODABLE_CODINGS. */
-export function createDecompressor(coding: string): Transform {
+/** The error a decoder fails with once its output passes the cap (see MAX_DECODED_UPSTREAM_BYTES). */
+export class DecodedSizeError extends Error {
+  constructor(readonly limit: number) {
+    super(`decoded upstream body exceeds ${limit} bytes`);
+    this.name = 'DecodedSizeError';
+  }
+}
+
+/**
+ * A decoder for one of DECODABLE_CODINGS that fails (DecodedSizeError) as
+ * soon as it has produced more than `maxOutputBytes`. zlib's own
+ * `maxOutputLength` applies to the one-shot functions only, not to streams;
+ * a destroyed zlib stream stops between two output buffers, so a bomb costs
+ * at most the cap plus one buffer of inflate.
+ */
+export function createDecompressor(coding: string, maxOutputBytes: number = MAX_DECODED_UPSTREAM_BYTES): Transform {
+  let decoder: Transform;
   switch (coding) {
     case 'gzip':
     case 'x-gzip':
-      return zlib.createGunzip();
+      decoder = zlib.createGunzip();
+      break;
     case 'br':
-      return zlib.createBrotliDecompress();
+      decoder = zlib.createBrotliDecompress();
+      break;
     default:
       throw new RangeError(`no decoder for content-coding "${coding}"`);
   }
+  let produced = 0;
+  decoder.on('data', (chunk: Buffer) => {
+    produced += chunk.length;
+    if (produced > maxOutputBytes) decoder.destroy(new DecodedSizeError(maxOutputBytes));
+  });
+  return decoder;
 }
+

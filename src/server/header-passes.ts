@@ -13,6 +13,7 @@ import {
   mergeVary,
 } from '../protocol/index';
 import type { CompressionCoding } from './content-coding';
+import type { RequestFraming } from './request-framing';
 import { HeaderMap, headerText } from './headers';
 
 /** RFC 9110 §7.6.1: meaningful for one connection only, never forwarded. */
@@ -67,21 +68,65 @@ export function applyDecodedHeaders(headers: HeaderMap): void {
 }
 
 /**
+ * What to do with the forwarding headers a client sent: 'replace' them with
+ * what this proxy knows (the default: a client's X-Forwarded-For is a claim,
+ * and upstreams use it for rate limits, logs and access rules), or 'extend'
+ * the chain when the clients are proxies the operator runs (a load balancer).
+ */
+export type ForwardingPolicy = 'replace' | 'extend';
+
+/** Headers that carry claims about earlier hops (RFC 7239 and the de facto X-Forwarded-* family). */
+const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-real-ip'];
+
+/** A Forwarded parameter value: a token as is, anything else quoted (RFC 7239 §4; IPv6 in brackets, §6). */
+function forwardedValue(value: string, isAddress = false): string {
+  const shown = isAddress && value.includes(':') ? `[${value}]` : value;
+  return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(shown) ? shown : `"${shown.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/**
  * Request headers for the upstream: hop-by-hop removed; If-Block removed
  * because this server answers it (forwarding it to a crcsync upstream would
  * get back a delta against a base only the client holds); Host set to the
- * upstream's; X-Forwarded-* added so the origin sees the real client.
+ * upstream's; forwarding headers per `forwarding`; and the body framing the
+ * client used set explicitly, whatever its Connection header listed, so the
+ * upstream reads the same body and nothing after it (RFC 9112 §6.3; Node
+ * would otherwise write a GET's body unframed onto a pooled connection).
  */
-export function upstreamRequestHeaders(req: IncomingMessage, upstream: URL): Record<string, string | string[]> {
+export function upstreamRequestHeaders(
+  req: IncomingMessage,
+  upstream: URL,
+  framing: RequestFraming = { kind: 'none' },
+  forwarding: ForwardingPolicy = 'replace',
+): Record<string, string | string[]> {
   const headers: HeaderMap = new Map();
   for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(name, value);
   stripHopByHop(headers);
   headers.delete(IF_BLOCK_HEADER.toLowerCase());
-  const forwardedFor = headerText(headers, 'x-forwarded-for');
+  headers.delete('content-length');
+  if (framing.kind === 'length') headers.set('content-length', framing.length);
+  if (framing.kind === 'chunked') headers.set('transfer-encoding', 'chunked');
+
   const clientAddress = req.socket.remoteAddress ?? '';
-  headers.set('x-forwarded-for', forwardedFor ? `${forwardedFor}, ${clientAddress}` : clientAddress);
-  if (req.headers.host) headers.set('x-forwarded-host', req.headers.host);
-  headers.set('x-forwarded-proto', (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
+  const host = req.headers.host;
+  const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const claimed = new Map(FORWARDING_HEADERS.map((name) => [name, headerText(headers, name)]));
+  for (const name of FORWARDING_HEADERS) headers.delete(name);
+  const extend = forwarding === 'extend';
+  const chain = (name: string, value: string) => {
+    const earlier = extend ? claimed.get(name) : undefined;
+    return earlier ? `${earlier}, ${value}` : value;
+  };
+  headers.set('x-forwarded-for', chain('x-forwarded-for', clientAddress));
+  const hostClaim = extend ? claimed.get('x-forwarded-host') : undefined;
+  if (hostClaim ?? host) headers.set('x-forwarded-host', (hostClaim ?? host)!);
+  headers.set('x-forwarded-proto', (extend ? claimed.get('x-forwarded-proto') : undefined) ?? proto);
+  const hop = [`for=${forwardedValue(clientAddress, true)}`, ...(host ? [`host=${forwardedValue(host)}`] : []), `proto=${proto}`].join(';');
+  headers.set('forwarded', chain('forwarded', hop));
+  for (const name of ['x-forwarded-port', 'x-real-ip']) {
+    const value = extend ? claimed.get(name) : undefined;
+    if (value !== undefined) headers.set(name, value);
+  }
   headers.set('host', upstream.host);
   return Object.fromEntries(headers);
 }

@@ -1,31 +1,45 @@
 // An upstream HTTP/HTTPS server as the origin (`crcsync serve --upstream URL`):
-// the reverse proxy. Requests are forwarded with their method and body; the
-// upstream's response comes back as is (hop-by-hop headers removed), and the
-// handler decides what to do with it. The upstream request is aborted as soon
-// as the client goes away.
+// the reverse proxy. The upstream sees exactly the requests clients sent:
+// the same method, the path under the upstream's prefix byte for byte, the
+// same body with the same framing (request-framing.ts), hop-by-hop headers
+// removed. The upstream's response comes back as is (hop-by-hop headers
+// removed) and the handler decides what to do with it. The upstream request
+// is aborted as soon as the client goes away.
 
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { stripHopByHop, upstreamRequestHeaders } from './header-passes';
+import { ForwardingPolicy, stripHopByHop, upstreamRequestHeaders } from './header-passes';
 import { headersFromIncoming } from './headers';
 import { Origin, OriginError } from './origin';
+import { RequestFraming, requestFraming, upstreamPath } from './request-framing';
 
 export interface ProxyOriginOptions {
   /** Extra CA certificates (PEM) to trust for an HTTPS upstream. */
   ca?: string | Buffer;
   /** No byte from the upstream for this long: 504 (default 30 s). */
   timeoutMs?: number;
+  /**
+   * The clients are other proxies you run (a load balancer): extend their
+   * X-Forwarded-* / Forwarded chain instead of replacing it. Off by default:
+   * a client's own X-Forwarded-For is a claim, not a fact.
+   */
+  trustForwarded?: boolean;
 }
 
-/** The upstream URL for a request path: the upstream's own path is a prefix. */
-export function upstreamTarget(upstream: URL, requestUrl: string): URL {
-  const prefix = upstream.pathname.endsWith('/') ? upstream.pathname.slice(0, -1) : upstream.pathname;
-  const path = requestUrl.startsWith('/') ? requestUrl : `/${requestUrl}`;
-  const target = new URL(upstream.href);
-  const query = path.indexOf('?');
-  target.pathname = prefix + (query < 0 ? path : path.slice(0, query));
-  target.search = query < 0 ? '' : path.slice(query);
-  return target;
+/**
+ * Errors of a pooled keep-alive connection the upstream had already closed
+ * (it restarted, or its idle timeout won the race with our request): the
+ * request never reached it, so an idempotent one may be sent again.
+ */
+const STALE_CONNECTION_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+/**
+ * Sent again once on a fresh connection: methods that are idempotent and
+ * safe (RFC 9110 §9.2) and carry no body, so nothing the client sent is
+ * consumed by the first try.
+ */
+function isRetryable(method: string, framing: RequestFraming): boolean {
+  return (method === 'GET' || method === 'HEAD') && framing.kind === 'none';
 }
 
 export function proxyOrigin(upstreamUrl: string | URL, options: ProxyOriginOptions = {}): Origin {
@@ -38,27 +52,47 @@ export function proxyOrigin(upstreamUrl: string | URL, options: ProxyOriginOptio
     ? new https.Agent({ keepAlive: true, maxSockets: 256, ca: options.ca })
     : new http.Agent({ keepAlive: true, maxSockets: 256 });
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const forwarding: ForwardingPolicy = options.trustForwarded ? 'extend' : 'replace';
 
-  return (req, signal) =>
-    new Promise((resolve, reject) => {
-      const target = upstreamTarget(upstream, req.url ?? '/');
-      const request = (secure ? https : http).request(target, {
-        method: req.method,
-        headers: upstreamRequestHeaders(req, upstream),
-        agent,
-        signal,
-        timeout: timeoutMs,
+  return (req, signal) => {
+    const method = req.method ?? 'GET';
+    const path = upstreamPath(upstream.pathname, req.url ?? '');
+    if (path === null) return Promise.reject(new OriginError(400, 'Bad Request: the path must stay under the upstream'));
+    const framing = requestFraming(req.headers);
+    if (framing.kind === 'unsupported') return Promise.reject(new OriginError(501, `Not Implemented: transfer coding "${framing.codings}"`));
+    const headers = upstreamRequestHeaders(req, upstream, framing, forwarding);
+
+    const attempt = (mayRetry: boolean) =>
+      new Promise<Awaited<ReturnType<Origin>>>((resolve, reject) => {
+        const request = (secure ? https : http).request({
+          protocol: upstream.protocol,
+          hostname: upstream.hostname.replace(/^\[(.*)\]$/, '$1'),
+          port: upstream.port,
+          path,
+          method,
+          headers,
+          agent,
+          signal,
+          timeout: timeoutMs,
+        });
+        request.on('response', (response) => {
+          const responseHeaders = headersFromIncoming(response.headers);
+          stripHopByHop(responseHeaders);
+          resolve({ status: response.statusCode ?? 502, headers: responseHeaders, body: response });
+        });
+        request.on('timeout', () => request.destroy(new OriginError(504, `upstream ${upstream.host} timed out`)));
+        request.on('error', (error: NodeJS.ErrnoException) => {
+          if (mayRetry && request.reusedSocket && !signal.aborted && STALE_CONNECTION_ERRORS.has(error.code ?? '')) {
+            resolve(attempt(false));
+            return;
+          }
+          reject(error instanceof OriginError || signal.aborted ? error : new OriginError(502, `upstream ${upstream.host}: ${error.message}`));
+        });
+        // A request without a body (no Content-Length, no Transfer-Encoding) ends
+        // here; anything after it on the client's connection is its next request.
+        if (framing.kind === 'none') request.end();
+        else req.pipe(request);
       });
-      request.on('response', (response) => {
-        const headers = headersFromIncoming(response.headers);
-        stripHopByHop(headers);
-        resolve({ status: response.statusCode ?? 502, headers, body: response });
-      });
-      request.on('timeout', () => request.destroy(new OriginError(504, `upstream ${upstream.host} timed out`)));
-      request.on('error', (error) => {
-        reject(error instanceof OriginError || signal.aborted ? error : new OriginError(502, `upstream ${upstream.host}: ${error.message}`));
-      });
-      // Forward the request body (POST, PUT...); a GET's is empty and ends at once.
-      req.pipe(request);
-    });
+    return attempt(isRetryable(method, framing));
+  };
 }

@@ -23,6 +23,9 @@ per response on stderr. Stops on SIGINT / SIGTERM.
   --port N             port (default 8080; 0 picks a free one)
   --cert FILE --key FILE   serve HTTPS with this PEM certificate and key
   --upstream-ca FILE   also trust this PEM CA for an https upstream
+  --trust-forwarded    the clients are your own proxies (a load balancer):
+                       extend their X-Forwarded-For / Forwarded chain instead
+                       of replacing it (default: replaced, a client's claim)
   --deflater NAME      zlib (native, default), fflate, or pako (byte-exact with
                        the reference vectors) for the delta's literal runs
   --demo-seed N        seed for the demo site's content (default 1)
@@ -38,6 +41,7 @@ export const SERVE_OPTIONS = {
   cert: { type: 'string' },
   key: { type: 'string' },
   'upstream-ca': { type: 'string' },
+  'trust-forwarded': { type: 'boolean' },
   deflater: { type: 'string', default: 'zlib' },
   'demo-seed': { type: 'string' },
   log: { type: 'string' },
@@ -86,7 +90,11 @@ export function serveConfigFromArgs(values: ServeValues): ServeConfig {
       throw new ServeArgumentError(`--upstream is not a URL: "${values.upstream}"`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ServeArgumentError('--upstream must be http:// or https://');
-    origin = { upstream: url, ca: values['upstream-ca'] === undefined ? undefined : readFileSync(values['upstream-ca']) };
+    origin = {
+      upstream: url,
+      ca: values['upstream-ca'] === undefined ? undefined : readFileSync(values['upstream-ca']),
+      trustForwarded: values['trust-forwarded'] === true,
+    };
   } else {
     origin = { demo: { seed: wholeNumber(values['demo-seed'], '--demo-seed', 2 ** 31) ?? 1 } };
   }

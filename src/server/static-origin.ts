@@ -5,7 +5,7 @@
 // the whole body is served (RFC 9110 §14.2 allows that).
 
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { HeaderMap } from './headers';
 import { Origin, OriginResponse } from './origin';
@@ -72,6 +72,10 @@ function simpleResponse(status: number, headers: Record<string, string>): Origin
   return { status, headers: new Map(Object.entries(headers)), body: null };
 }
 
+function isInside(directory: string, path: string): boolean {
+  return path === directory || path.startsWith(directory.endsWith(sep) ? directory : directory + sep);
+}
+
 export interface StaticOriginOptions {
   /** Content type for files whose extension is not known (default: sniffed, text/plain or application/octet-stream). */
   defaultType?: string;
@@ -96,6 +100,18 @@ export function staticOrigin(root: string, options: StaticOriginOptions = {}): O
     }
     return type;
   }
+  /**
+   * The file's real path (symlinks resolved), or null when it does not
+   * exist or resolves to somewhere outside the root's own real path (nginx's
+   * `disable_symlinks if_not_owner` idea, simpler): a link inside the root must
+   * not publish /etc/passwd. Served by its real path, so the file opened is
+   * the one checked (a link swapped in between needs write access to the
+   * root, which is outside this threat model).
+   */
+  async function insideRoot(path: string): Promise<string | null> {
+    const [real, realBase] = await Promise.all([realpath(path).catch(() => null), realpath(base).catch(() => null)]);
+    return real !== null && realBase !== null && isInside(realBase, real) ? real : null;
+  }
   return async (req) => {
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') return simpleResponse(405, { allow: 'GET, HEAD', 'content-length': '0' });
@@ -106,14 +122,15 @@ export function staticOrigin(root: string, options: StaticOriginOptions = {}): O
       return simpleResponse(400, { 'content-length': '0' });
     }
     if (pathname.includes('\0')) return simpleResponse(400, { 'content-length': '0' });
-    let path = resolve(join(base, pathname));
-    if (path !== base && !path.startsWith(base + sep)) return null;
-    let info = await stat(path).catch(() => null);
-    if (info?.isDirectory()) {
-      path = join(path, index);
-      info = await stat(path).catch(() => null);
+    const requested = resolve(join(base, pathname));
+    if (!isInside(base, requested)) return null;
+    let path = await insideRoot(requested);
+    let info = path === null ? null : await stat(path).catch(() => null);
+    if (path !== null && info?.isDirectory()) {
+      path = await insideRoot(join(path, index));
+      info = path === null ? null : await stat(path).catch(() => null);
     }
-    if (!info?.isFile()) return null;
+    if (path === null || !info?.isFile()) return null;
 
     const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
     const headers: HeaderMap = new Map([

@@ -18,8 +18,8 @@ import { DeltaTransform, DeltaTransformOptions } from '../../src/server/delta-tr
 import { addCapability, applyCompressionHeaders, applyDeltaHeaders, stripHopByHop, upstreamRequestHeaders } from '../../src/server/header-passes';
 import { HeaderMap, headerName, toOutgoing } from '../../src/server/headers';
 import { nodeSha1 } from '../../src/server/node-codecs';
-import { upstreamTarget } from '../../src/server/proxy-origin';
 import { planResponse } from '../../src/server/response-plan';
+import { requestFraming, upstreamPath } from '../../src/server/request-framing';
 import { etagMatches, looksLikeText } from '../../src/server/static-origin';
 import { readSections } from '../helpers/delta-sections';
 import { mutate, randomBytes, randomSplit, seededRandom } from '../helpers/random';
@@ -63,7 +63,8 @@ describe('header passes', () => {
     req.headers = { host: 'proxy.example', 'if-block': 'v=1; fs=1; h=x', 'x-forwarded-for': '10.0.0.1', te: 'trailers', accept: '*/*' };
     const headers = upstreamRequestHeaders(req, new URL('https://origin.example:8443/base'));
     expect(headers).toMatchObject({ host: 'origin.example:8443', 'x-forwarded-host': 'proxy.example', 'x-forwarded-proto': 'http', accept: '*/*' });
-    expect(headers['x-forwarded-for']).toMatch(/^10\.0\.0\.1, /);
+    // A client's own X-Forwarded-For is not trusted by default (replaced by what the socket says).
+    expect(headers['x-forwarded-for']).not.toMatch(/10\.0\.0\.1/);
     expect(headers['if-block']).toBeUndefined();
     expect(headers.te).toBeUndefined();
   });
@@ -152,11 +153,24 @@ describe('small helpers', () => {
     expect(looksLikeText(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(false);
   });
 
-  it('maps request paths under the upstream path', () => {
-    const upstream = new URL('http://origin.example/base/');
-    expect(upstreamTarget(upstream, '/a?b=c').href).toBe('http://origin.example/base/a?b=c');
-    expect(upstreamTarget(new URL('http://origin.example'), '/').href).toBe('http://origin.example/');
-    expect(upstreamTarget(upstream, '//evil.example/x').host).toBe('origin.example');
+  it('maps request paths under the upstream path, byte for byte', () => {
+    expect(upstreamPath('/base/', '/a?b=c')).toBe('/base/a?b=c');
+    expect(upstreamPath('/base', '/a%2Fb?c=/../d')).toBe('/base/a%2Fb?c=/../d');
+    expect(upstreamPath('/', '/')).toBe('/');
+    expect(upstreamPath('/base/', '//evil.example/x')).toBe('/base//evil.example/x');
+  });
+
+  it('refuses request targets that could leave the upstream path', () => {
+    for (const target of ['/..', '/../x', '/a/./b', '/%2e%2E/x', '/..%2f', '/x%5c..%5cy', '/%252e%252e/', '/%2e%2e/%zz', '/a\\b', 'http://host/x', '*', '', '/%25252525252e']) {
+      expect([target, upstreamPath('/base/', target)]).toEqual([target, null]);
+    }
+  });
+
+  it('reads the body framing the client used', () => {
+    expect(requestFraming({})).toEqual({ kind: 'none' });
+    expect(requestFraming({ 'content-length': '12' })).toEqual({ kind: 'length', length: '12' });
+    expect(requestFraming({ 'transfer-encoding': 'Chunked' })).toEqual({ kind: 'chunked' });
+    expect(requestFraming({ 'transfer-encoding': 'gzip, chunked' })).toEqual({ kind: 'unsupported', codings: 'gzip, chunked' });
   });
 });
 

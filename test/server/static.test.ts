@@ -2,12 +2,12 @@
 // fixtures: what each kind of client gets, and the pass-through cases of
 // PROTOCOL.md §2 that a static origin can produce.
 
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getDefaultEngine } from '../../src/core/embedded-core';
 import { formatIfBlock } from '../../src/protocol/if-block';
-import { decodeResponse, fetchLogged, fetchRaw, startCrcsync, TestServer } from './http-helpers';
+import { decodeResponse, fetchLogged, fetchRaw, startCrcsync, TestServer, waitFor } from './http-helpers';
 import { makeFixtures } from './fixtures';
 
 const fixtures = makeFixtures();
@@ -135,6 +135,35 @@ describe('static root over HTTP', () => {
     for (const path of ['/../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/dir/..%2f..%2f..%2fetc%2fpasswd', '/%00', '/%E0%A4%A']) {
       const result = await fetchRaw(`${server.url}${path}`);
       expect([400, 404]).toContain(result.status);
+    }
+  });
+
+  it('never follows a symlink out of the root; links that stay inside are served', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'crcsync-outside-'));
+    const logsBefore = server.logs.length;
+    try {
+      writeFileSync(join(outside, 'secret.txt'), 'the server owner\'s secret\n'.repeat(20));
+      mkdirSync(join(outside, 'private'));
+      writeFileSync(join(outside, 'private', 'index.html'), '<p>private</p>\n'.repeat(20));
+      symlinkSync(join(outside, 'secret.txt'), join(root, 'leak.txt'));
+      symlinkSync(join(outside, 'private'), join(root, 'leakdir'));
+      symlinkSync(join(root, 'notes'), join(root, 'notes-link.txt'));
+      symlinkSync(join(root, 'dir'), join(root, 'dir-link'));
+      for (const path of ['/leak.txt', '/leakdir/', '/leakdir/index.html']) {
+        const result = await fetchRaw(`${server.url}${path}`);
+        expect([path, result.status]).toEqual([path, 404]);
+        expect(result.body.toString()).not.toContain('secret');
+        expect(result.body.toString()).not.toContain('private');
+      }
+      const inside = await fetchRaw(`${server.url}/notes-link.txt`);
+      expect(inside.status).toBe(200);
+      expect(inside.body.toString()).toBe('plain text without an extension\n'.repeat(40));
+      expect((await fetchRaw(`${server.url}/dir-link/`)).body.equals(fixtures[1].new)).toBe(true);
+      // Every access-log line is in before the next test counts lines.
+      await waitFor(() => server.logs.length === logsBefore + 5, 'five access-log lines');
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+      for (const link of ['leak.txt', 'leakdir', 'notes-link.txt', 'dir-link']) rmSync(join(root, link), { force: true });
     }
   });
 
