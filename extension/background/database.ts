@@ -3,24 +3,29 @@
 // `complete`, not on the request's success, so nothing is half-written).
 
 export const DATABASE_NAME = 'crcsync';
-const DATABASE_VERSION = 1;
+/** 1: entries, bodies, exchanges. 2: holds (URLs whose last If-Block load failed, see if-block-holds.ts). */
+const DATABASE_VERSION = 2;
 
 export const ENTRIES_STORE = 'entries';
 export const BODIES_STORE = 'bodies';
 export const EXCHANGES_STORE = 'exchanges';
+export const HOLDS_STORE = 'holds';
 
 export function openDatabase(factory: IDBFactory = indexedDB): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
     const request = factory.open(DATABASE_NAME, DATABASE_VERSION);
-    request.onupgradeneeded = () => {
+    request.onupgradeneeded = (event) => {
       const db = request.result;
-      // Metadata and bodies are separate so startup reads only the small records.
-      const entries = db.createObjectStore(ENTRIES_STORE, { keyPath: 'key' });
-      entries.createIndex('topLevelOrigin', 'topLevelOrigin');
-      entries.createIndex('urlOrigin', 'urlOrigin');
-      db.createObjectStore(BODIES_STORE, { keyPath: 'key' });
-      const exchanges = db.createObjectStore(EXCHANGES_STORE, { keyPath: 'id' });
-      exchanges.createIndex('tabId', 'tabId');
+      if (event.oldVersion < 1) {
+        // Metadata and bodies are separate so startup reads only the small records.
+        const entries = db.createObjectStore(ENTRIES_STORE, { keyPath: 'key' });
+        entries.createIndex('topLevelOrigin', 'topLevelOrigin');
+        entries.createIndex('urlOrigin', 'urlOrigin');
+        db.createObjectStore(BODIES_STORE, { keyPath: 'key' });
+        const exchanges = db.createObjectStore(EXCHANGES_STORE, { keyPath: 'id' });
+        exchanges.createIndex('tabId', 'tabId');
+      }
+      if (event.oldVersion < 2) db.createObjectStore(HOLDS_STORE, { keyPath: 'key' });
     };
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);

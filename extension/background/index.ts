@@ -16,19 +16,25 @@
 import { getDefaultEngine } from '../../src/core/embedded-core';
 import {
   HeaderEntry,
+  IfBlockRefusal,
+  REFETCH_DEADLINE_MS,
   advertisesCrcsync,
   classifyDeltaResponse,
   countsTowardSavings,
   fallbackDropsBase,
+  fallbackHoldsIfBlock,
   findHeader,
   forbidsStoring,
   isCacheableBodySize,
   isCacheableResponse,
   isCrcsyncEligibleUrl,
+  isSameResource,
+  loadErrorHoldsIfBlock,
   nextBaselineBytes,
   originOf,
   rebuiltResponseHeaders,
   shouldOfferIfBlock,
+  undecodedAnswerReason,
 } from '../../src/protocol/client-policy';
 import { formatIfBlock } from '../../src/protocol/if-block';
 import { DEFAULT_MAX_REBUILT_BYTES, IF_BLOCK_HEADER, MAX_BASE_BYTES } from '../../src/protocol/wire';
@@ -41,12 +47,14 @@ import {
   isOriginEnabled,
   isValidStallTimeout,
   withCapableOrigin,
+  withoutCapableOrigins,
 } from '../shared/settings';
 import { BodyStore, SaveOutcome } from './body-store';
 import { openDatabase } from './database';
 import { ExchangeLog } from './exchange-log';
+import { HoldStore } from './if-block-holds';
 import { refetchFull } from './refetch';
-import { RequestPlace, isOwnRequest, isPrivateContext, partitionOf, storeKeyFor, topLevelOriginOf } from './request-context';
+import { RequestPlace, frameOriginsOf, isOwnRequest, isPrivateContext, partitionOf, storeKeyFor, topLevelOriginOf } from './request-context';
 import { captureBody, rebuildDelta } from './response-filters';
 import { SavingsBook, emptySavings } from './savings-book';
 import { SettingsStore } from './settings-store';
@@ -64,6 +72,7 @@ interface Services {
   store: BodyStore;
   exchanges: ExchangeLog;
   savings: SavingsBook;
+  holds: HoldStore;
 }
 
 let services: Services | null = null;
@@ -71,12 +80,13 @@ let services: Services | null = null;
 async function init(): Promise<Services> {
   const db = await openDatabase();
   const settings = await SettingsStore.load();
-  const [store, exchanges, savings] = await Promise.all([
+  const [store, exchanges, savings, holds] = await Promise.all([
     BodyStore.open(db, () => settings.current.storeCapBytes, log),
     ExchangeLog.open(db, log),
     SavingsBook.load(),
+    HoldStore.open(db, log),
   ]);
-  services = { db, settings, store, exchanges, savings };
+  services = { db, settings, store, exchanges, savings, holds };
   return services;
 }
 
@@ -99,6 +109,7 @@ const canRewriteBodies = typeof (browser.webRequest as { filterResponseData?: un
 
 /** What the request path remembers between its events. */
 interface RequestState {
+  requestId: string;
   url: string;
   method: string;
   type: string;
@@ -109,8 +120,30 @@ interface RequestState {
   urlOrigin: string;
   /** A private window (§6): nothing about this request is persisted, not even in the exchange log. */
   incognito: boolean;
-  /** Private or in a container: no If-Block, nothing stored (see isDefaultCookieStore). */
+  /**
+   * A context where no fallback could be done safely (private, a container,
+   * third-party, no tab...; shouldOfferIfBlock): no If-Block, and its body never becomes a base.
+   */
   privateContext: boolean;
+  /** Why no If-Block went out although the request is to an enabled origin (exchange log); null when sent or no base. */
+  withheld: string | null;
+  /** webRequest onErrorOccurred's error, once the load failed. */
+  loadError: string | null;
+  /** onHeadersReceived saw this request's final response. */
+  headersSeen: boolean;
+  /** The exchange was recorded (at most once per request). */
+  recorded: boolean;
+  /** A failed load was already counted against the URL (at most once per request). */
+  loadFailed: boolean;
+  /**
+   * The page or the user cancelled the request (NS_BINDING_ABORTED: Stop, a
+   * navigation elsewhere, fetch() aborted). Firefox then ends the body filter
+   * with a normal stop, so the rebuild sees a truncated delta; nobody waits
+   * for a fallback body, and nothing failed that should hold the URL.
+   */
+  cancelled: boolean;
+  /** Aborts the fallback's refetch in flight, if there is one. */
+  abortRefetch: (() => void) | null;
   key: string;
   requestHeaders: HeaderEntry[];
   /** The If-Block value sent, and the base it was computed from (read as soon as it was sent). */
@@ -124,6 +157,19 @@ interface RequestState {
 }
 
 const inflight = new Map<string, RequestState>();
+
+/**
+ * Each tab's latest top-level navigation (requestId). A navigation that ends
+ * after another one started in its tab was left by the user: Firefox 153
+ * reports that either as NS_BINDING_ABORTED or, now and then, as
+ * NS_ERROR_FAILURE with a body-filter error; neither is a failed load.
+ */
+const latestNavigations = new Map<number, string>();
+
+/** The page or the user gave up on this request (Stop, fetch() aborted, a navigation elsewhere): nothing failed. */
+function wasCancelled(state: RequestState): boolean {
+  return state.cancelled || (state.type === 'main_frame' && state.tabId >= 0 && latestNavigations.get(state.tabId) !== state.requestId);
+}
 
 /**
  * How long an outcome waits for onCompleted's transfer size. Firefox fires
@@ -183,28 +229,42 @@ function reportRefetchTransfer(url: string, bytes: number | null): void {
   report?.(bytes);
 }
 
-/** Containers and private windows are left alone: the full-body refetch could only use the default cookie jar. */
-function isDefaultCookieStore(place: RequestPlace): boolean {
-  return place.cookieStoreId === undefined || place.cookieStoreId === 'firefox-default';
-}
-
 function onBeforeSendHeaders(details: BeforeSendHeadersDetails): BlockingResponse | Promise<BlockingResponse> {
   inflight.delete(details.requestId); // a redirect starts over with the new URL
+  if (details.type === 'main_frame' && details.tabId >= 0) latestNavigations.set(details.tabId, details.requestId);
   if (details.method !== 'GET' || !isCrcsyncEligibleUrl(details.url)) return {};
   if (isOwnRequest(details, extensionBaseUrl)) return {};
   if (services) return offerIfBlock(services, details);
   return whenReady().then((ready) => (ready ? offerIfBlock(ready, details) : {}));
 }
 
-function offerIfBlock({ settings, store }: Services, details: BeforeSendHeadersDetails): BlockingResponse {
+/** Refusals that keep bodies too: the page answering its own If-Block, or a Range request (never a cacheable 200 anyway). */
+const STORES_DESPITE_REFUSAL: ReadonlySet<IfBlockRefusal> = new Set(['page-if-block', 'range']);
+
+function offerIfBlock({ settings, store, holds }: Services, details: BeforeSendHeadersDetails): BlockingResponse {
   const topLevelOrigin = topLevelOriginOf(details);
   const urlOrigin = originOf(details.url);
   if (!topLevelOrigin || !urlOrigin || !isOriginEnabled(settings.current, urlOrigin)) return {};
   const partition = partitionOf(details);
   const incognito = isPrivateContext(details);
+  // The one rule for If-Block and for keeping bodies: only where a fallback could be done safely (client-policy.ts).
+  const decision = shouldOfferIfBlock({
+    method: details.method,
+    url: details.url,
+    type: details.type,
+    tabId: details.tabId,
+    originEnabled: true,
+    incognito,
+    cookieStoreId: details.cookieStoreId,
+    topLevelOrigin,
+    thirdParty: typeof details.thirdParty === 'boolean' ? details.thirdParty : undefined,
+    frameOrigins: frameOriginsOf(details),
+    requestHeaders: details.requestHeaders,
+  });
   let reportTransfer: (bytes: number | null) => void = () => undefined;
   const transfer = new Promise<number | null>((resolve) => (reportTransfer = resolve));
   const state: RequestState = {
+    requestId: details.requestId,
     url: details.url,
     method: details.method,
     type: details.type,
@@ -214,7 +274,14 @@ function offerIfBlock({ settings, store }: Services, details: BeforeSendHeadersD
     topLevelOrigin,
     urlOrigin,
     incognito,
-    privateContext: incognito || !isDefaultCookieStore(details),
+    privateContext: incognito || (!decision.offer && !STORES_DESPITE_REFUSAL.has(decision.reason)),
+    withheld: decision.offer ? null : decision.reason,
+    loadError: null,
+    headersSeen: false,
+    recorded: false,
+    loadFailed: false,
+    cancelled: false,
+    abortRefetch: null,
     key: storeKeyFor(partition, topLevelOrigin, details.url),
     requestHeaders: details.requestHeaders ?? [],
     ifBlock: null,
@@ -224,17 +291,15 @@ function offerIfBlock({ settings, store }: Services, details: BeforeSendHeadersD
     reportTransfer,
   };
   inflight.set(details.requestId, state);
-  if (!canRewriteBodies || state.privateContext) return {};
+  if (!canRewriteBodies || !decision.offer) return {};
   const entry = store.lookup(state.key);
   if (!entry) return {};
-  const offer = shouldOfferIfBlock({
-    method: details.method,
-    url: details.url,
-    originEnabled: true,
-    privateContext: state.privateContext,
-    requestHeaders: details.requestHeaders,
-  });
-  if (!offer) return {};
+  // A broken peer failed this URL's last load with If-Block: not again for a while (if-block-holds.ts).
+  const hold = holds.heldFor(state.key);
+  if (hold) {
+    state.withheld = `held: the last load with If-Block failed (${hold.reason})`;
+    return {};
+  }
   state.ifBlock = entry.ifBlock;
   state.baselineBytes = entry.baselineBytes ?? null;
   // Start reading the base now so it is in memory by the time the delta arrives.
@@ -244,7 +309,7 @@ function offerIfBlock({ settings, store }: Services, details: BeforeSendHeadersD
 }
 
 function onHeadersReceived(details: HeadersReceivedDetails): BlockingResponse {
-  if (isOwnRequest(details, extensionBaseUrl)) return {};
+  if (isOwnRequest(details, extensionBaseUrl)) return refuseEncodedRefetch(details);
   const headers = details.responseHeaders ?? [];
   // Learning is persisted (storage.local), so a private window teaches nothing (§6).
   if (advertisesCrcsync(headers) && !isPrivateContext(details)) learnCapability(details.url);
@@ -252,6 +317,7 @@ function onHeadersReceived(details: HeadersReceivedDetails): BlockingResponse {
   if (!state || !services) return {};
   const current = services;
   if (details.statusCode >= 300 && details.statusCode < 400) return {}; // the redirect target is a new request
+  state.headersSeen = true;
   const kind = classifyDeltaResponse(details.statusCode, headers);
   if (state.ifBlock && state.base) {
     if (kind === 'delta' || kind === 'unusable') {
@@ -261,6 +327,7 @@ function onHeadersReceived(details: HeadersReceivedDetails): BlockingResponse {
         // No filter, no rebuild: the page would get raw delta bytes. A failed
         // load is what the user would get from a broken server anyway; garbage is worse (§3).
         log(`${state.url}: cannot filter the delta response; cancelling it`, error);
+        failLoad(current, state, 'FILTER_UNAVAILABLE');
         return { cancel: true };
       }
       return { responseHeaders: rebuiltResponseHeaders(headers) };
@@ -269,16 +336,29 @@ function onHeadersReceived(details: HeadersReceivedDetails): BlockingResponse {
     return {}; // a crcsync body nobody here asked for: not ours to touch
   }
   const cacheable = isCacheableExchange(state, details.statusCode, headers);
-  if (cacheable && canRewriteBodies) {
-    startCapture(current, state, details);
+  // An answer to If-Block with a content-coding is watched even when it is not
+  // kept: one that decodes to nothing did not load (undecodedAnswerReason).
+  const watched = state.ifBlock !== null && details.statusCode === 200 && findHeader(headers, 'Content-Encoding') !== undefined;
+  if ((cacheable || watched) && canRewriteBodies) {
+    startCapture(current, state, details, cacheable);
   } else {
-    const reason = state.privateContext ? 'private context' : details.statusCode !== 200 ? `status ${details.statusCode}` : 'not cacheable';
+    const reason = state.privateContext ? `not kept: ${state.withheld ?? 'private-window'}` : details.statusCode !== 200 ? `status ${details.statusCode}` : 'not cacheable';
     if (forbidsStoring(headers)) void current.store.remove([state.key]);
     void boundedTransfer(state.transfer).then((wireBytes) =>
       recordExchange(current, state, details, { outcome: 'passed', reason, wireBytes, bodyBytes: 0, baselineBytes: null, fullBytes: 0, rebuildMs: null }),
     );
   }
   return {};
+}
+
+/**
+ * The extension's own requests (the fallback refetch) never carry If-Block,
+ * so a response labelled crcsync is a lie nobody can verify: refused before
+ * a byte of it reaches the background (refetch.ts refuses it too, when
+ * Content-Encoding is visible to fetch).
+ */
+function refuseEncodedRefetch(details: HeadersReceivedDetails): BlockingResponse {
+  return classifyDeltaResponse(details.statusCode, details.responseHeaders) === 'plain' ? {} : { cancel: true };
 }
 
 /** PROTOCOL.md §6: may this response's body become a cached base? */
@@ -295,7 +375,6 @@ function learnCapability(url: string): void {
 function startRebuild(current: Services, state: RequestState, details: HeadersReceivedDetails, unusableReason: string | null): void {
   const headers = details.responseHeaders ?? [];
   const cacheable = isCacheableExchange(state, details.statusCode, headers);
-  let refetchStatus = 0;
   let refetchTransfer: number | null = null;
   rebuildDelta(browser.webRequest.filterResponseData(details.requestId), {
     base: state.base!,
@@ -306,20 +385,46 @@ function startRebuild(current: Services, state: RequestState, details: HeadersRe
     refetch: async (reason) => {
       // The cached copy goes first only when it may be what broke the delta (§5); a stall or a broken stream leaves it as it was.
       if (fallbackDropsBase(reason)) await current.store.remove([state.key]).catch((error) => log('could not drop a bad entry', error));
+      // The page gave up on the request (its end looked like a truncated delta): nobody waits for a full download.
+      if (wasCancelled(state)) return { body: null, refusal: 'CANCELLED' };
+      const controller = new AbortController();
+      state.abortRefetch = () => controller.abort();
       const transferred = awaitRefetchTransfer(state.url);
-      const { status, body } = await refetchFull(state.url, state.requestHeaders);
-      refetchStatus = status;
+      const result = await refetchFull({
+        url: state.url,
+        requestHeaders: state.requestHeaders,
+        stallTimeoutMs: current.settings.current.deltaStallTimeoutMs,
+        deadlineMs: REFETCH_DEADLINE_MS,
+        maxBytes: DEFAULT_MAX_REBUILT_BYTES,
+        signal: controller.signal,
+      });
+      state.abortRefetch = null;
+      if (wasCancelled(state)) return { body: null, refusal: 'CANCELLED' };
       refetchTransfer = await transferred;
-      return body;
+      if (result.refusal) log(`${state.url}: refetch refused: ${result.refusal} (${result.detail ?? ''})`);
+      return { body: result.body, refusal: result.refusal && (result.refusal === 'REFETCH_STATUS' ? `${result.refusal} ${result.status}` : result.refusal) };
     },
     done: (outcome) => {
-      const reason = outcome.reason;
+      const reason = outcome.refusal ? `${outcome.reason}; ${outcome.refusal}` : outcome.reason;
       const fullDownload = outcome.verified ? null : refetchTransfer;
+      // A refetched body is a 200 of this URL (refetchRefusal), so it is kept like any plain 200.
       const saved =
-        outcome.body && (outcome.verified ? cacheable : cacheable && refetchStatus === 200)
-          ? saveBody(current, state, outcome.body, nextBaselineBytes(fullDownload, state.baselineBytes))
-          : Promise.resolve(null);
-      if (!outcome.verified) log(`${state.url}: fell back to a full fetch (${reason})`);
+        outcome.body && cacheable ? saveBody(current, state, outcome.body, nextBaselineBytes(fullDownload, state.baselineBytes)) : Promise.resolve(null);
+      if (outcome.verified) current.holds.lift(state.key);
+      else if (outcome.body) log(`${state.url}: fell back to a full fetch (${reason})`);
+      // A bomb would go off again against the refetched base: hold the URL, the page has its body.
+      if (outcome.body && !outcome.verified && fallbackHoldsIfBlock(outcome.reason ?? '')) current.holds.fail(state, outcome.reason!);
+      // The page got nothing (or a browser error): count it against the URL, heal a navigation;
+      // unless the page or the user gave up on the request: then nothing failed (issue 8 item 11,
+      // case 2). A filter error arrives before webRequest says how the channel ended, so it waits
+      // for that (a real failure is then counted by onErrorOccurred, or here after onCompleted).
+      if (!outcome.body) {
+        const countFailure = () => {
+          if (!wasCancelled(state)) failLoad(current, state, reason ?? 'FAILED');
+        };
+        if (outcome.reason === 'FILTER_ERROR') void boundedTransfer(state.transfer).then(countFailure);
+        else countFailure();
+      }
       const result: ExchangeOutcome = outcome.verified ? 'verified' : outcome.body ? 'fell-back' : 'failed';
       void Promise.all([boundedTransfer(state.transfer), saved]).then(([deltaTransfer, stored]) => {
         // A fallback cost the delta (if Firefox measured it) plus the refetch; a stalled delta is never measured.
@@ -343,12 +448,74 @@ function startRebuild(current: Services, state: RequestState, details: HeadersRe
   });
 }
 
-function startCapture(current: Services, state: RequestState, details: HeadersReceivedDetails): void {
+// ---- a broken peer must not break a page for good ----
+
+/**
+ * A load that carried If-Block ended with a browser error or with nothing
+ * for the page: its URL is held (no If-Block for a while, if-block-holds.ts)
+ * and, for a top-level navigation, the tab is reloaded once, which goes
+ * without If-Block and so gets the page the way it would without crcsync.
+ */
+function failLoad(current: Services, state: RequestState, reason: string): void {
+  if (state.loadFailed || !state.ifBlock) return;
+  state.loadFailed = true;
+  log(`${state.url}: the load with If-Block failed (${reason}); no If-Block for it for a while`);
+  const hold = current.holds.fail(state, reason);
+  if (hold && state.type === 'main_frame') void healNavigation(state);
+}
+
+/** How long a failed navigation may take to show its error page (or its empty document) before the reload. */
+const HEAL_WAIT_MS = 5000;
+
+async function healNavigation(state: RequestState): Promise<void> {
+  try {
+    // Reload only the tab still showing this URL (the error page, or the empty
+    // document the failed fallback left): never a page the user moved on to.
+    if (!(await tabShows(state.tabId, state.url, HEAL_WAIT_MS))) return;
+    log(`${state.url}: reloading the tab once, without If-Block`);
+    await browser.tabs.reload(state.tabId);
+  } catch (error) {
+    log(`${state.url}: could not reload the tab`, error);
+  }
+}
+
+/** Resolves true once the tab shows `url` and has finished loading it; false after `ms` or when the tab goes away. */
+function tabShows(tabId: number, url: string, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (shown: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      browser.tabs.onUpdated.removeListener(check);
+      resolve(shown);
+    };
+    const timer = setTimeout(() => finish(false), ms);
+    const check = (changedTabId: number) => {
+      if (changedTabId !== tabId) return;
+      browser.tabs.get(tabId).then(
+        (tab) => {
+          if (tab.status === 'complete' && tab.url !== undefined && isSameResource(tab.url, url)) finish(true);
+        },
+        () => finish(false),
+      );
+    };
+    browser.tabs.onUpdated.addListener(check);
+    check(tabId);
+  });
+}
+
+/** Passes a plain body through; keeps a copy as the next base when `keep` (a cacheable response). */
+function startCapture(current: Services, state: RequestState, details: HeadersReceivedDetails, keep: boolean): void {
   captureBody(browser.webRequest.filterResponseData(details.requestId), {
-    maxBytes: MAX_BASE_BYTES,
+    maxBytes: keep ? MAX_BASE_BYTES : 0,
     log,
     done: (body, bodyBytes) => {
-      const kept = body !== null && isCacheableBodySize(body.length);
+      const undecoded = state.ifBlock
+        ? undecodedAnswerReason({ status: details.statusCode, contentEncoding: findHeader(details.responseHeaders, 'Content-Encoding'), decodedBytes: bodyBytes })
+        : null;
+      if (undecoded) failLoad(current, state, undecoded);
+      const kept = keep && !undecoded && body !== null && isCacheableBodySize(body.length);
       // Firefox's responseSize when it gives one; else the encoded body size the server announced;
       // else, for an identity body, what the filter saw. A chunked gzip/br body with no responseSize
       // falls back to its decoded size, which overstates the baseline (README: "Bytes").
@@ -359,8 +526,8 @@ function startCapture(current: Services, state: RequestState, details: HeadersRe
       void Promise.all([wire, saved]).then(([wireBytes, stored]) =>
         recordExchange(current, state, details, {
           // 'stored' only once the write committed: a quota error leaves it 'passed', with the reason.
-          outcome: stored === 'saved' ? 'stored' : 'passed',
-          reason: kept ? notStoredReason(stored) : body ? `size ${body.length} outside 200 B..4 MiB` : 'too big or stream failed',
+          outcome: undecoded ? 'failed' : stored === 'saved' ? 'stored' : 'passed',
+          reason: undecoded ?? (!keep ? 'not cacheable' : kept ? notStoredReason(stored) : body ? `size ${body.length} outside 200 B..4 MiB` : 'too big or stream failed'),
           wireBytes,
           bodyBytes,
           baselineBytes: wireBytes,
@@ -405,12 +572,23 @@ function saveBody(
   });
 }
 
+/** What recordExchange reads of a response (a failed request may have none: status 0). */
+interface ResponseSeen {
+  requestId: string;
+  statusCode: number;
+  responseHeaders?: HeaderEntry[];
+}
+
 function recordExchange(
   current: Services,
   state: RequestState,
-  details: HeadersReceivedDetails,
+  details: ResponseSeen,
   result: Pick<ExchangeRecord, 'outcome' | 'reason' | 'wireBytes' | 'bodyBytes' | 'baselineBytes' | 'fullBytes' | 'rebuildMs'>,
 ): void {
+  if (state.recorded) return;
+  state.recorded = true;
+  // The channel failed (onErrorOccurred): whatever the filter made of it, the page got a browser error.
+  const failed = state.loadError !== null && result.outcome !== 'verified' && result.outcome !== 'fell-back';
   const record: ExchangeRecord = {
     id: `${state.startedAt}-${details.requestId}`,
     tabId: state.tabId,
@@ -421,19 +599,21 @@ function recordExchange(
     startedAt: state.startedAt,
     durationMs: Date.now() - state.startedAt,
     ifBlock: state.ifBlock,
+    ifBlockWithheld: state.withheld,
     encoding: findHeader(details.responseHeaders, 'Content-Encoding') ?? 'identity',
     ...result,
+    ...(failed ? { outcome: 'failed' as const, reason: result.outcome === 'failed' && result.reason ? `${result.reason} (${state.loadError})` : state.loadError } : {}),
   };
   // A private window's exchanges stay in memory for its devtools panel; none is written to IndexedDB (§6).
   current.exchanges.add(record, { persist: !state.incognito });
   if (state.ifBlock === null) return;
   const change = {
     ...emptySavings(),
-    deltas: result.outcome === 'verified' ? 1 : 0,
-    fallbacks: result.outcome === 'fell-back' || result.outcome === 'failed' ? 1 : 0,
+    deltas: record.outcome === 'verified' ? 1 : 0,
+    fallbacks: record.outcome === 'fell-back' || record.outcome === 'failed' ? 1 : 0,
   };
   const cost = { ifBlockSent: true, wireBytes: result.wireBytes, baselineBytes: result.baselineBytes };
-  if (countsTowardSavings(cost)) {
+  if (countsTowardSavings(cost) && record.outcome !== 'failed') {
     change.fullBytes = result.fullBytes;
     change.wireBytes = cost.wireBytes;
     change.baselineBytes = cost.baselineBytes;
@@ -447,9 +627,49 @@ function onCompleted(details: CompletedDetails): void {
   inflight.delete(details.requestId);
 }
 
-function onErrorOccurred(details: { requestId: string }): void {
-  inflight.get(details.requestId)?.reportTransfer(null);
+function onErrorOccurred(details: RequestPlace & { requestId: string; error: string }): void {
+  if (isOwnRequest(details, extensionBaseUrl)) return reportRefetchTransfer(details.url, null);
+  const state = inflight.get(details.requestId);
   inflight.delete(details.requestId);
+  if (!state) return;
+  state.loadError = details.error;
+  // Cancelled by the page or the user (NS_BINDING_ABORTED, or a navigation replaced by another): stop any fallback refetch.
+  if (!loadErrorHoldsIfBlock(details.error) || wasCancelled(state)) {
+    state.cancelled = true;
+    state.abortRefetch?.();
+  }
+  if (services && state.ifBlock && !state.cancelled) {
+    const current = services;
+    failLoad(current, state, details.error);
+    // Failed before any response headers: no filter or header path will record it.
+    if (!state.headersSeen) {
+      recordExchange(current, state, { requestId: details.requestId, statusCode: 0 }, {
+        outcome: 'failed',
+        reason: null,
+        wireBytes: null,
+        bodyBytes: 0,
+        baselineBytes: state.baselineBytes,
+        fullBytes: 0,
+        rebuildMs: null,
+      });
+    }
+  }
+  state.reportTransfer(null);
+}
+
+/**
+ * §6: clearing a site's data (popup "forget", cleared history) clears what
+ * crcsync keeps about it: the bodies cached under it or fetched from it,
+ * the learned `Capability: crcsync`, and the URLs held after failed loads.
+ * `null`: every origin. Resolves to the number of bodies removed.
+ */
+async function forgetOrigins(current: Services, origins: string[] | null): Promise<number> {
+  await current.store.settle();
+  const keys = new Set(origins === null ? [...current.store.entries()].map((entry) => entry.key) : origins.flatMap((origin) => current.store.keysForOrigin(origin)));
+  await current.store.remove([...keys]);
+  await current.settings.update((settings) => withoutCapableOrigins(settings, origins));
+  await current.holds.forgetOrigins(origins);
+  return keys.size;
 }
 
 // ---- popup / panel messages ----
@@ -513,11 +733,9 @@ const handlers: MessageHandlers = {
   },
   async forgetSite({ origin }) {
     const current = await ready;
-    await current.store.settle();
-    const keys = current.store.keysForOrigin(origin);
-    await current.store.remove(keys);
+    const removedEntries = await forgetOrigins(current, [origin]);
     current.savings.forget(origin);
-    return { removedEntries: keys.length };
+    return { removedEntries };
   },
   async getExchanges({ tabId }) {
     return (await ready).exchanges.forTab(tabId);
@@ -591,6 +809,7 @@ browser.runtime.onStartup.addListener(() => {
   void ready.then((current) => current.exchanges.clear(null));
 });
 browser.tabs.onRemoved.addListener((tabId) => {
+  latestNavigations.delete(tabId);
   void ready.then((current) => current.exchanges.clear(tabId));
 });
 
@@ -604,13 +823,9 @@ function watchHistoryRemoval(): void {
   if (historyWatched || !browser.history?.onVisitRemoved) return;
   historyWatched = true;
   browser.history.onVisitRemoved.addListener((removed) => {
-    void ready.then(async (current) => {
-      if (removed.allHistory) {
-        await current.store.remove([...current.store.entries()].map((entry) => entry.key));
-        return;
-      }
+    void ready.then((current) => {
       const origins = new Set(removed.urls.map((url) => originOf(url)).filter((origin): origin is string => !!origin));
-      for (const origin of origins) await current.store.remove(current.store.keysForOrigin(origin));
+      return forgetOrigins(current, removed.allHistory ? null : [...origins]);
     });
   });
 }

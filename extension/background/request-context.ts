@@ -18,6 +18,8 @@ export interface RequestPlace {
   cookieStoreId?: string;
   /** Firefox only: the frames above a sub-frame request, innermost first; the last is the top. */
   frameAncestors?: { url: string; frameId: number }[];
+  /** Firefox only: the request or a frame above it is not same-site with the top-level document. */
+  thirdParty?: boolean;
 }
 
 /**
@@ -30,6 +32,12 @@ export function topLevelOriginOf(place: RequestPlace): string | null {
   const ancestors = place.frameAncestors;
   if (ancestors && ancestors.length > 0) return originOf(ancestors[ancestors.length - 1].url);
   return originOf(place.documentUrl);
+}
+
+/** Origins of the document a request comes from and of every frame above it (for shouldOfferIfBlock). */
+export function frameOriginsOf(place: RequestPlace): (string | null)[] {
+  if (place.type === 'main_frame') return [];
+  return [originOf(place.documentUrl), ...(place.frameAncestors ?? []).map((frame) => originOf(frame.url))];
 }
 
 /** The storage partition: the cookie store (firefox-default, firefox-container-N, firefox-private). */

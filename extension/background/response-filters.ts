@@ -6,6 +6,8 @@
 //   unverified body reaches the page). A stream that delivers nothing for
 //   stallTimeoutMs (the network stalled, or the base never loaded) falls
 //   back the same way: the decoder is abandoned and its bytes discarded.
+//   When the refetch cannot be written (refused or failed, see refetch.ts)
+//   the page gets nothing: the filter is closed without a byte.
 // - captureBody: a plain 200; pass every chunk through unchanged at once and
 //   keep a copy to store after the stream completes.
 
@@ -20,6 +22,8 @@ export interface DeltaOutcome {
   verified: boolean;
   /** CrcsyncError code or short reason when not verified. */
   reason: string | null;
+  /** Why the fallback's refetch could not be written (the page got nothing); null otherwise. */
+  refusal: string | null;
   /** Delta body bytes the filter received (refetched bytes are the caller's to count). */
   bodyBytes: number;
   /** Milliseconds spent inside the decoder. */
@@ -34,8 +38,8 @@ export interface DeltaJob {
   stallTimeoutMs: number;
   /** The response was already known to be unusable (e.g. crcsync among other encodings). */
   unusableReason: string | null;
-  /** GET of the same URL without If-Block, from the background. */
-  refetch(reason: string): Promise<Uint8Array>;
+  /** GET of the same URL without If-Block, from the background: the body to write, or why there is none. Never rejects. */
+  refetch(reason: string): Promise<{ body: Uint8Array | null; refusal: string | null }>;
   done(outcome: DeltaOutcome): void;
   log(message: string, error?: unknown): void;
 }
@@ -66,7 +70,7 @@ export function rebuildDelta(filter: StreamFilter, job: DeltaJob): void {
       job.log(`filter error: ${filter.error}`);
       failed = true;
       resolve(false);
-      settle({ body: null, verified: false, reason: 'FILTER_ERROR', bodyBytes, rebuildMs });
+      settle({ body: null, verified: false, reason: 'FILTER_ERROR', refusal: null, bodyBytes, rebuildMs });
     };
   });
 
@@ -85,11 +89,14 @@ export function rebuildDelta(filter: StreamFilter, job: DeltaJob): void {
     waiting.length = 0;
     job.log(`delta not usable (${reason}); refetching in full`);
     let body: Uint8Array | null = null;
+    let refusal: string | null = null;
     try {
-      body = await job.refetch(reason);
+      ({ body, refusal } = await job.refetch(reason));
     } catch (error) {
       job.log('full refetch failed', error);
+      refusal = 'REFETCH_NETWORK';
     }
+    if (refusal) job.log(`the refetch cannot be written (${refusal}); the page gets nothing`);
     try {
       if (await started) {
         if (body) filter.write(body);
@@ -98,7 +105,7 @@ export function rebuildDelta(filter: StreamFilter, job: DeltaJob): void {
     } catch (error) {
       job.log('could not write the refetched body', error);
     }
-    settle({ body, verified: false, reason, bodyBytes, rebuildMs });
+    settle({ body, verified: false, reason, refusal, bodyBytes, rebuildMs });
   };
 
   const deliver = (body: Uint8Array) => {
@@ -108,7 +115,7 @@ export function rebuildDelta(filter: StreamFilter, job: DeltaJob): void {
     } catch (error) {
       job.log('could not write the rebuilt body', error);
     }
-    settle({ body, verified: true, reason: null, bodyBytes, rebuildMs });
+    settle({ body, verified: true, reason: null, refusal: null, bodyBytes, rebuildMs });
   };
 
   const feed = (chunk: Uint8Array, final: boolean) => {

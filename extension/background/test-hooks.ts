@@ -18,13 +18,24 @@
 //                                                (settings.storeCapBytes, so
 //                                                1 MiB..1 GiB); answers the cap
 //   { type: 'crcsync-test:checkStore' }           reads IndexedDB directly and
-//                                                answers TestStoreCheck
+//                                                answers TestStoreCheck (each entry
+//                                                with its storedAt and the SHA-256
+//                                                of its stored body)
+//   { type: 'crcsync-test:corruptBody', key }     rewrites bytes of the body stored
+//                                                as `key` in place, in IndexedDB:
+//                                                same record, same storedAt, the
+//                                                entry and its If-Block untouched,
+//                                                the way disk corruption looks;
+//                                                answers TestCorruption
+//   { type: 'crcsync-test:readHolds' }            the holds as written to IndexedDB
+//                                                (if-block-holds.ts), read from disk
 
 import { getDefaultEngine } from '../../src/core/embedded-core';
 import { formatIfBlock } from '../../src/protocol/if-block';
 import { browser } from '../shared/browser';
 import type { BodyStore, EntryRecord } from './body-store';
-import { BODIES_STORE, ENTRIES_STORE, requestResult } from './database';
+import { BODIES_STORE, ENTRIES_STORE, HOLDS_STORE, requestResult, transactionDone } from './database';
+import type { HoldRecord } from './if-block-holds';
 import type { SettingsStore } from './settings-store';
 
 export const TEST_TRIGGER_PATH = '/__crcsync_test__/';
@@ -37,7 +48,7 @@ interface TestServices {
 
 /** What is on disk, entry by entry, and every inconsistency found (empty when the store is sound). */
 export interface TestStoreCheck {
-  entries: { key: string; size: number; lastUsedAt: number }[];
+  entries: { key: string; size: number; lastUsedAt: number; storedAt: number; sha256: string | null }[];
   bodies: number;
   problems: string[];
 }
@@ -66,19 +77,70 @@ async function checkStore({ store, db }: TestServices): Promise<TestStoreCheck> 
   for (const body of bodies) if (!entryKeys.has(body.key)) problems.push(`${body.key}: body without an entry`);
   for (const indexed of store.entries()) if (!entryKeys.has(indexed.key)) problems.push(`${indexed.key}: indexed but not on disk`);
   return {
-    entries: entries.map(({ key, size, lastUsedAt }) => ({ key, size, lastUsedAt })),
+    entries: await Promise.all(
+      entries.map(async ({ key, size, lastUsedAt, storedAt }) => {
+        const body = bodyByKey.get(key)?.body;
+        return { key, size, lastUsedAt, storedAt, sha256: body instanceof Uint8Array ? await sha256Hex(body) : null };
+      }),
+    ),
     bodies: bodies.length,
     problems,
   };
 }
 
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array(bytes)));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+/** What corruptBody changed. */
+export interface TestCorruption {
+  size: number;
+  storedAt: number;
+  /** Offsets of the bytes rewritten. */
+  offsets: number[];
+  sha256Before: string;
+  sha256After: string;
+}
+
+/**
+ * Flips bits of a few bytes in the middle of a stored body, writing the
+ * record back as it was otherwise (same key, storedAt, format version), so
+ * the entry still offers the If-Block of the original bytes: what a bad
+ * sector or a torn page would leave behind. The in-memory index is not told.
+ */
+async function corruptBody({ store, db }: TestServices, key: string): Promise<TestCorruption> {
+  await store.settle();
+  const tx = db.transaction(BODIES_STORE, 'readwrite');
+  const done = transactionDone(tx);
+  const bodies = tx.objectStore(BODIES_STORE);
+  const record = (await requestResult(bodies.get(key))) as { key: string; storedAt: number; formatVersion: number; body: Uint8Array } | undefined;
+  if (!record || !(record.body instanceof Uint8Array)) throw new Error(`no body stored as ${key}`);
+  const body = record.body.slice();
+  const middle = Math.floor(body.length / 2);
+  const offsets = [middle - 64, middle, middle + 64].filter((at) => at >= 0 && at < body.length);
+  for (const at of offsets) body[at] ^= 0x01;
+  // Nothing else awaited between the read and the put: the transaction commits once a task ends with nothing queued.
+  bodies.put({ ...record, body });
+  await done;
+  return { size: body.length, storedAt: record.storedAt, offsets, sha256Before: await sha256Hex(record.body), sha256After: await sha256Hex(body) };
+}
+
+/** The holds on disk (not the in-memory copy), once their writes have had a moment to commit. */
+async function readHolds({ db }: TestServices): Promise<HoldRecord[]> {
+  const tx = db.transaction(HOLDS_STORE, 'readonly');
+  return (await requestResult(tx.objectStore(HOLDS_STORE).getAll())) as HoldRecord[];
+}
+
 export function registerTestHooks(services: () => Promise<TestServices>): void {
   browser.runtime.onMessage.addListener((message: unknown) => {
-    const { type, bytes } = (message ?? {}) as { type?: unknown; bytes?: unknown };
+    const { type, bytes, key } = (message ?? {}) as { type?: unknown; bytes?: unknown; key?: unknown };
     if (type === 'crcsync-test:setStoreCap') {
       return services().then(async ({ settings }) => (await settings.update((current) => ({ ...current, storeCapBytes: Number(bytes) }))).storeCapBytes);
     }
     if (type === 'crcsync-test:checkStore') return services().then(checkStore);
+    if (type === 'crcsync-test:readHolds') return services().then(readHolds);
+    if (type === 'crcsync-test:corruptBody') return services().then((ready) => corruptBody(ready, String(key)));
     return undefined;
   });
   browser.webRequest.onBeforeRequest.addListener(

@@ -36,6 +36,7 @@ export function exchangesToHar(records: readonly ExchangeRecord[], version: stri
         _crcsync: {
           type: record.type,
           ifBlockSent: record.ifBlock !== null,
+          ifBlockWithheld: record.ifBlockWithheld ?? null,
           encoding: record.encoding,
           wireBytes: record.wireBytes,
           bodyBytes: record.bodyBytes,

@@ -35,7 +35,7 @@ function addRow(record: ExchangeRecord): void {
   cell(row, record.url, 'url');
   row.cells[0].title = record.url;
   cell(row, String(record.status), 'num');
-  cell(row, record.ifBlock ? 'sent' : '–');
+  cell(row, record.ifBlock ? 'sent' : record.ifBlockWithheld ? `withheld (${record.ifBlockWithheld})` : '–');
   cell(row, record.encoding);
   cell(row, record.wireBytes === null ? '–' : formatBytes(record.wireBytes), 'num');
   cell(row, formatBytes(record.bodyBytes), 'num');

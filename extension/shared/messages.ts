@@ -10,7 +10,7 @@ export type ExchangeOutcome =
   | 'fell-back' // delta unusable; the full body was refetched and written instead
   | 'stored' // plain 200, passed through and kept as a future base
   | 'passed' // passed through, nothing kept (too big, no-store, not 200...)
-  | 'failed'; // even the refetch failed: the page got no body
+  | 'failed'; // the page got no body: the load failed, or the fallback could not be done safely
 
 export interface ExchangeRecord {
   /** requestId, unique per browser session. */
@@ -24,6 +24,13 @@ export interface ExchangeRecord {
   durationMs: number;
   /** The If-Block header value sent, or null. */
   ifBlock: string | null;
+  /**
+   * Why no If-Block went out on a request to an enabled origin: an
+   * IfBlockRefusal of shouldOfferIfBlock ('third-party', 'container', ...)
+   * or `held: ...` after a failed load (if-block-holds.ts); null when it was
+   * sent or there was simply no cached copy. Absent in records of older versions.
+   */
+  ifBlockWithheld?: string | null;
   /** Content-Encoding as received (before the rewrite), 'identity' when absent. */
   encoding: string;
   /**

@@ -130,6 +130,19 @@ export function withCapableOrigin(settings: Settings, origin: string, now: numbe
   return { ...settings, capableOrigins: Object.fromEntries(capable) };
 }
 
+/**
+ * Forgets that origins advertised crcsync (PROTOCOL.md §6: clearing a site's
+ * data clears what crcsync learned about it): `null` forgets every origin
+ * (all history cleared). Returns null when nothing was known about them.
+ */
+export function withoutCapableOrigins(settings: Settings, origins: readonly string[] | null): Settings | null {
+  const known = Object.entries(settings.capableOrigins);
+  const forgotten = origins === null ? known : known.filter(([origin]) => origins.includes(origin));
+  if (!forgotten.length) return null;
+  const kept = origins === null ? [] : known.filter(([origin]) => !origins.includes(origin));
+  return { ...settings, capableOrigins: Object.fromEntries(kept) };
+}
+
 /** The host-permission pattern that covers one origin (optional_host_permissions are requested per origin). */
 export function permissionPatternFor(origin: string): string {
   const url = new URL(origin);

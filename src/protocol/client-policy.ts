@@ -46,26 +46,107 @@ export function findHeader(headers: readonly HeaderEntry[] | undefined, name: st
   return undefined;
 }
 
+// ---- when to offer If-Block (PROTOCOL.md §6, and the fallback of §5) ----
+//
+// §6: "the header goes out only where the extension can also rebuild the
+// body", and §5: a failed decode falls back to a normal fetch of the same
+// URL. The fallback is a fetch from the extension's background, which uses
+// the default cookie jar, unpartitioned (the jar a top-level document of
+// the URL's own site uses). So If-Block goes out only on requests whose
+// cookies come from that very jar: GET requests of a tab, in a normal
+// (not private) window, in the default container, whose URL and every
+// frame above it are same-site with the top-level document (Firefox's own
+// eTLD+1 rule: webRequest `thirdParty` is false). That covers top-level
+// navigations, same-site sub_frame navigations and same-site subresources,
+// same-site CORS requests included (their credentials mode is honoured by
+// refetchCredentials). Everything third-party (cross-site frames and
+// everything loaded inside them, cross-site subresources, cross-site CORS)
+// lives in a partitioned jar (Total Cookie Protection) the background
+// cannot reach, so it never gets If-Block, and its bodies are never kept.
+
+/** Why a request does not get If-Block; stable strings for the exchange log and the devtools panel. */
+export type IfBlockRefusal =
+  | 'not-get' // §6: GET only
+  | 'insecure-url' // §6: HTTPS, or http to localhost / 127.0.0.1
+  | 'site-off' // the user has not enabled the origin (or crcsync is off)
+  | 'page-if-block' // the page sent its own If-Block: not ours to answer
+  | 'private-window' // §6: nothing persists from private windows
+  | 'container' // a container's cookie jar: the refetch could only use the default one
+  | 'no-tab' // a worker's or the browser's own request: no document context to check
+  | 'request-type' // websocket, media (Range), speculative: no body to rebuild
+  | 'range' // a Range request: a partial answer is never a delta
+  | 'third-party'; // not same-site with the top-level document: a partitioned cookie jar
+
 export interface IfBlockRequest {
   method: string;
   url: string;
+  /** webRequest resource type ('main_frame', 'sub_frame', 'script', 'xmlhttprequest', ...). */
+  type: string;
+  /** The tab the request belongs to; -1 for requests without one (workers, the browser, extensions). */
+  tabId: number;
   /** The user enabled crcsync for the URL's origin (and globally). */
   originEnabled: boolean;
-  /** Private window (or any context whose data must not persist). */
-  privateContext: boolean;
+  /** A private window. */
+  incognito: boolean;
+  /** webRequest cookieStoreId; 'firefox-default' (or absent) is the default jar. */
+  cookieStoreId: string | undefined;
+  /** Origin of the top-level document of the tab (a main_frame request's own); null when unknown. */
+  topLevelOrigin: string | null;
+  /**
+   * Firefox's webRequest `thirdParty`: the request or any frame above it is
+   * not same-site with the top-level document. undefined: the browser does
+   * not say; then the request and every frame above must share the top's host.
+   */
+  thirdParty: boolean | undefined;
+  /** Origins of the document the request comes from and of every frame above it (only read when thirdParty is unknown). */
+  frameOrigins: readonly (string | null)[];
   /** Request headers as they stand; a page that set its own If-Block keeps it. */
   requestHeaders: readonly HeaderEntry[] | undefined;
 }
 
-/** Whether the client adds If-Block to this request, given it holds a usable cached body (§6). */
-export function shouldOfferIfBlock(request: IfBlockRequest): boolean {
-  return (
-    request.method.toUpperCase() === 'GET' &&
-    request.originEnabled &&
-    !request.privateContext &&
-    isCrcsyncEligibleUrl(request.url) &&
-    findHeader(request.requestHeaders, IF_BLOCK_HEADER) === undefined
-  );
+export type IfBlockDecision = { offer: true } | { offer: false; reason: IfBlockRefusal };
+
+/** Resource types that never carry If-Block: no body to rebuild (websocket, speculative) or Range requests (media). */
+const NEVER_OFFERED_TYPES = new Set(['websocket', 'media', 'speculative']);
+
+const DEFAULT_COOKIE_STORE = 'firefox-default';
+
+/**
+ * Whether this request may carry If-Block, given the client holds a base
+ * for it; the same answer decides whether its body may become a base.
+ */
+export function shouldOfferIfBlock(request: IfBlockRequest): IfBlockDecision {
+  const refuse = (reason: IfBlockRefusal): IfBlockDecision => ({ offer: false, reason });
+  if (request.method.toUpperCase() !== 'GET') return refuse('not-get');
+  if (!isCrcsyncEligibleUrl(request.url)) return refuse('insecure-url');
+  if (!request.originEnabled) return refuse('site-off');
+  if (findHeader(request.requestHeaders, IF_BLOCK_HEADER) !== undefined) return refuse('page-if-block');
+  if (request.incognito) return refuse('private-window');
+  if (request.cookieStoreId !== undefined && request.cookieStoreId !== DEFAULT_COOKIE_STORE) return refuse('container');
+  if (request.tabId < 0) return refuse('no-tab');
+  if (NEVER_OFFERED_TYPES.has(request.type)) return refuse('request-type');
+  if (findHeader(request.requestHeaders, 'Range') !== undefined) return refuse('range');
+  if (request.type === 'main_frame') return { offer: true };
+  return isFirstPartyRequest(request) ? { offer: true } : refuse('third-party');
+}
+
+function isFirstPartyRequest(request: IfBlockRequest): boolean {
+  const top = parseUrl(request.topLevelOrigin);
+  const target = parseUrl(request.url);
+  if (!top || !target || top.protocol !== target.protocol) return false;
+  if (request.thirdParty !== undefined) return !request.thirdParty;
+  // No PSL here: the same host is always the same site, so this errs toward refusing.
+  if (target.hostname !== top.hostname) return false;
+  return request.frameOrigins.every((origin) => parseUrl(origin)?.hostname === top.hostname);
+}
+
+function parseUrl(url: string | null | undefined): URL | null {
+  if (!url) return null;
+  try {
+    return new URL(url);
+  } catch {
+    return null;
+  }
 }
 
 /** Whether a response advertises crcsync (`Capability: crcsync; m=1`, §2). */
@@ -141,6 +222,7 @@ export interface CacheCandidate {
   method: string;
   url: string;
   status: number;
+  /** A context whose bodies are never kept: private, a container, third-party (see shouldOfferIfBlock). */
   privateContext: boolean;
   /** Response headers as the server sent them (before any crcsync rewrite). */
   responseHeaders: readonly HeaderEntry[] | undefined;
@@ -179,11 +261,152 @@ export const DELTA_STALLED = 'DELTA_STALLED';
  * else (a stall, a broken or truncated stream, a lying server, a storage or
  * filter error) says nothing against the base: §5 keeps it "as it was".
  */
-const BASE_IMPLICATED = new Set(['DELTA_DIGEST_MISMATCH', 'DELTA_BLOCK_OUT_OF_RANGE', 'BASE_UNUSABLE', 'DECODER_EXCEPTION']);
+const BASE_IMPLICATED = new Set(['DELTA_DIGEST_MISMATCH', 'DELTA_BLOCK_OUT_OF_RANGE', 'BASE_UNUSABLE', 'DECODER_EXCEPTION', 'DELTA_INFLATE_RATIO']);
 
-/** Whether a fallback for `reason` drops the cached base before refetching (§5: "dropped if it was the cause"). */
+/**
+ * Whether a fallback for `reason` drops the cached base before refetching
+ * (§5: "dropped if it was the cause"). A decompression bomb
+ * (DELTA_INFLATE_RATIO) is not the base's fault, but keeping the base would
+ * send If-Block again and let the next load pay for the same bomb.
+ */
 export function fallbackDropsBase(reason: string): boolean {
   return BASE_IMPLICATED.has(reason);
+}
+
+/**
+ * Fallback reasons after which the URL is also held (no If-Block for a
+ * while, see nextIfBlockHold) although the page got its body: a delta that
+ * costs the client a bounded but pointless amount of work (a decompression
+ * bomb, a rebuild past the size cap) would cost it again on the next load,
+ * since the refetched body becomes the next base.
+ */
+const COSTLY_DELTA = new Set(['DELTA_INFLATE_RATIO', 'DELTA_TOO_LARGE']);
+
+export function fallbackHoldsIfBlock(reason: string): boolean {
+  return COSTLY_DELTA.has(reason);
+}
+
+/**
+ * The refetch's credentials mode: cookies only when the page's own request
+ * carried a Cookie header (seen in onBeforeSendHeaders). A request the page
+ * made with `credentials: 'omit'` (or a same-origin-only fetch to another
+ * origin of the site) gets its body again without cookies too. An
+ * Authorization header is copied as a header, whatever this says.
+ */
+export function refetchCredentials(requestHeaders: readonly HeaderEntry[] | undefined): 'include' | 'omit' {
+  const cookie = findHeader(requestHeaders, 'Cookie');
+  return cookie !== undefined && cookie.trim() !== '' ? 'include' : 'omit';
+}
+
+/** Why a refetched response may not be written under the original response's headers. */
+export type RefetchRefusal =
+  | 'REFETCH_REDIRECTED' // a 3xx (fetched with redirect: 'manual'): the body would be another URL's
+  | 'REFETCH_STATUS' // not 200: the page already got 200 headers
+  | 'REFETCH_OTHER_URL' // the response is not the requested URL's
+  | 'REFETCH_ENCODED' // labelled crcsync although no If-Block went out: nobody could verify it
+  | 'REFETCH_TOO_LARGE' // more than the rebuilt-size cap
+  | 'REFETCH_TIMEOUT' // no byte for the stall timeout, or over the deadline
+  | 'REFETCH_NETWORK'; // the fetch failed
+
+export interface RefetchResponse {
+  requestedUrl: string;
+  /** fetch's Response.url ('' for an opaque redirect). */
+  responseUrl: string;
+  /** fetch's Response.type ('basic', 'cors', 'opaqueredirect', ...). */
+  responseType: string;
+  status: number;
+  /** Content-Encoding as fetch reports it (null when absent or not exposed). */
+  contentEncoding: string | null;
+}
+
+/**
+ * Whether the refetch may be written to the page (§5: the fallback is "a
+ * normal fetch of the same URL"): only a 200 of the very URL the page asked
+ * for, never a redirect's target, an error page, or a body still in crcsync.
+ */
+export function refetchRefusal(response: RefetchResponse): RefetchRefusal | null {
+  if (response.responseType === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) return 'REFETCH_REDIRECTED';
+  if (response.status !== 200) return 'REFETCH_STATUS';
+  if (!isSameResource(response.requestedUrl, response.responseUrl)) return 'REFETCH_OTHER_URL';
+  const encodings = (response.contentEncoding ?? '').split(',').map((token) => token.trim().toLowerCase());
+  if (encodings.includes(CRCSYNC_ENCODING)) return 'REFETCH_ENCODED';
+  return null;
+}
+
+/** Whether two URLs name the same resource (the fragment never reaches the server). */
+export function isSameResource(a: string, b: string): boolean {
+  const left = parseUrl(a);
+  const right = parseUrl(b);
+  if (!left || !right) return false;
+  left.hash = '';
+  right.hash = '';
+  return left.href === right.href;
+}
+
+/** The refetch gives up after this long in total, however slowly bytes keep coming (the stall timeout bounds each gap). */
+export const REFETCH_DEADLINE_MS = 60_000;
+
+// ---- a broken peer must not break a page for good ----
+//
+// When a response to a request that carried If-Block fails to load (the
+// channel errors, e.g. a delta mislabelled `Content-Encoding: gzip`), the
+// filter fails, or the fallback cannot complete, the page got an error or
+// nothing. Sending If-Block again would fail the same way on every visit, so
+// the URL is held: its requests go without If-Block for a while, doubling
+// with each failure, and a verified delta lifts the hold.
+
+export interface IfBlockHold {
+  /** Failed loads in a row. */
+  failures: number;
+  failedAt: number;
+  /** No If-Block for this URL before this time (ms). */
+  heldUntil: number;
+  /** Why the last load failed (a Firefox error name or a crcsync reason). */
+  reason: string;
+}
+
+export const IF_BLOCK_HOLD_FIRST_MS = 60 * 60 * 1000;
+export const IF_BLOCK_HOLD_MAX_MS = 30 * 24 * 60 * 60 * 1000;
+
+/** The hold after one more failed load: one hour, then twice as long for each failure in a row, at most 30 days. */
+export function nextIfBlockHold(previous: IfBlockHold | undefined, reason: string, now: number): IfBlockHold {
+  const failures = (previous?.failures ?? 0) + 1;
+  const holdMs = Math.min(IF_BLOCK_HOLD_FIRST_MS * 2 ** Math.min(failures - 1, 30), IF_BLOCK_HOLD_MAX_MS);
+  return { failures, failedAt: now, heldUntil: now + holdMs, reason };
+}
+
+export function isIfBlockHeld(hold: IfBlockHold | undefined, now: number): boolean {
+  return hold !== undefined && now < hold.heldUntil;
+}
+
+/**
+ * Why a plain (not crcsync) 200 answer to a request that carried If-Block
+ * did not load, or null when it did. A peer like the original Apache module
+ * in front of a precompressed file sends a crcsync delta of the gzip bytes
+ * labelled `Content-Encoding: gzip`; Firefox cannot gunzip it and shows
+ * "Content Encoding Error", yet webRequest reports the load as completed
+ * (onCompleted, no onErrorOccurred, seen on Firefox 153): the one trace is a
+ * body filter, which sees the decoded bytes, seeing none. An honestly
+ * compressed empty body looks the same; taking it for a failure costs one
+ * hold, never a wrong byte.
+ */
+export function undecodedAnswerReason(answer: { status: number; contentEncoding: string | undefined; decodedBytes: number }): string | null {
+  if (answer.status !== 200 || answer.decodedBytes > 0) return null;
+  const codings = (answer.contentEncoding ?? '')
+    .split(',')
+    .map((token) => token.trim().toLowerCase())
+    .filter((token) => token !== '' && token !== 'identity');
+  return codings.length ? `CONTENT_DECODING_FAILED ${codings.join(', ')}` : null;
+}
+
+/**
+ * Whether a webRequest error (onErrorOccurred `error`) on a request that
+ * carried If-Block counts against the URL. NS_BINDING_ABORTED is the page or
+ * the user stopping the load (navigation away, AbortController, Esc): not
+ * the peer's doing.
+ */
+export function loadErrorHoldsIfBlock(error: string): boolean {
+  return error !== 'NS_BINDING_ABORTED';
 }
 
 // ---- bytes saved ----

@@ -39,6 +39,27 @@ type DecoderState =
   | 'done' // S verified; only the end of input may follow
   | 'failed';
 
+/**
+ * Decompression-bomb guard (PROTOCOL.md §5: inflate output bounded). zlib
+ * reaches about 1030:1, so 32 MiB of literal bytes fit in 32 KiB of delta
+ * and cost the client most of a second of synchronous inflate on every load.
+ * Honest Z sections are web text deflated at level 6: over the corpus and
+ * the reference vectors the most compressible section inflates 11.8:1 and
+ * the most compressible whole delta 8.5:1. So the literal bytes inflated so
+ * far may exceed the delta bytes received so far by at most this ratio,
+ * plus INFLATE_FREE_BYTES for short, very repetitive runs (a page of
+ * padding); past that the decoder stops inside the offending section with
+ * DELTA_INFLATE_RATIO before inflating any further. The work an inflating
+ * decoder does is then bounded by the bytes the server sends.
+ */
+export const MAX_INFLATE_RATIO = 64;
+export const INFLATE_FREE_BYTES = 1024 * 1024;
+
+/** How many literal bytes Z sections may inflate to, once `deltaBytes` delta bytes have been read. */
+export function inflateAllowance(deltaBytes: number): number {
+  return INFLATE_FREE_BYTES + MAX_INFLATE_RATIO * deltaBytes;
+}
+
 /** Growth step of the body buffer while inflating (the cap is checked at each step). */
 const INFLATE_CHUNK_BYTES = 64 * 1024;
 
@@ -69,6 +90,8 @@ export class DeltaDecoder {
   private field = new Uint8Array(SHA1_BYTES);
   private fieldLength = 0;
   private literalRemaining = 0;
+  /** Literal bytes produced by Z sections so far (the bomb guard, see inflateAllowance). */
+  private inflatedBytes = 0;
   private result: Uint8Array | null = null;
 
   constructor(base: Uint8Array, options: DeltaDecoderOptions = {}, ondata?: VerifiedBodyListener) {
@@ -200,11 +223,20 @@ export class DeltaDecoder {
       if (this.bodyLength === this.body.length && this.bodyLength < this.maxRebuiltBytes) {
         this.ensureRoom(Math.min(INFLATE_CHUNK_BYTES, this.maxRebuiltBytes - this.bodyLength));
       }
+      // One byte past the allowance is room enough to see it exceeded, and no more is inflated.
+      const allowed = inflateAllowance(this.offset + stream.next_in) - this.inflatedBytes;
       stream.output = this.body;
       stream.next_out = this.bodyLength;
-      stream.avail_out = this.body.length - this.bodyLength;
+      stream.avail_out = Math.min(this.body.length - this.bodyLength, allowed + 1);
       const status = zlibInflate.inflate(stream, Z_NO_FLUSH);
+      this.inflatedBytes += stream.next_out - this.bodyLength;
       this.bodyLength = stream.next_out;
+      if (this.inflatedBytes > inflateAllowance(this.offset + stream.next_in)) {
+        throw new CrcsyncError(
+          'DELTA_INFLATE_RATIO',
+          `${this.inflatedBytes} literal bytes from ${this.offset + stream.next_in} delta bytes (at most ${MAX_INFLATE_RATIO}:1 beyond ${INFLATE_FREE_BYTES})`,
+        );
+      }
       if (status === Z_STREAM_END) {
         // The next section starts right after the stream's Adler-32.
         zlibInflate.inflateEnd(stream);

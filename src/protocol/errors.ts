@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   DELTA_TRAILING_DATA: 'delta has bytes after its S section',
   DELTA_DIGEST_MISMATCH: 'rebuilt body does not match the SHA-1 digest of the delta',
   DELTA_TOO_LARGE: 'rebuilt body would exceed the configured size cap',
+  DELTA_INFLATE_RATIO: 'delta Z sections inflate to more than a sane ratio to the delta bytes received allows (decompression bomb)',
   BASE_UNUSABLE: 'cached body cannot serve as a delta base (size outside 200 bytes .. 4 MiB for 40 blocks)',
   STREAM_STATE: 'push() called after the final chunk',
 } as const;

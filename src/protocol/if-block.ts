@@ -40,6 +40,16 @@ export function formatIfBlockFromHashes(fileSize: number, hashes: Uint8Array): s
 const DECIMAL = /^[0-9]+$/;
 
 /**
+ * Strips optional whitespace as HTTP defines it (RFC 9110 §5.6.3 OWS: SP and
+ * HTAB only). String.prototype.trim would also strip NBSP and other Unicode
+ * spaces, which arrive as obs-text bytes and which the original parser
+ * (C isspace in the "C" locale) never skipped.
+ */
+function trimOws(text: string): string {
+  return text.replace(/^[ \t]+|[ \t]+$/g, '');
+}
+
+/**
  * Parses an If-Block value leniently, as the original server does: fields
  * split on ';', optional whitespace, any order, v defaults to 1. Throws a
  * CrcsyncError for anything the server must not encode against.
@@ -50,13 +60,13 @@ export function parseIfBlock(value: string): IfBlock {
   }
   const fields = new Map<string, string>();
   for (const part of value.split(';')) {
-    const field = part.trim();
+    const field = trimOws(part);
     if (field === '') continue;
     const equals = field.indexOf('=');
     if (equals <= 0) throw new CrcsyncError('IF_BLOCK_MALFORMED', `field without name=value: "${field.slice(0, 40)}"`);
-    const name = field.slice(0, equals).trim().toLowerCase();
+    const name = trimOws(field.slice(0, equals)).toLowerCase();
     if (fields.has(name)) throw new CrcsyncError('IF_BLOCK_MALFORMED', `duplicate field "${name}"`);
-    fields.set(name, field.slice(equals + 1).trim());
+    fields.set(name, trimOws(field.slice(equals + 1)));
   }
   const version = fields.get('v') ?? '1';
   if (version !== '1') throw new CrcsyncError('IF_BLOCK_VERSION', `v=${version.slice(0, 20)}`);

@@ -75,14 +75,17 @@ export function proxyOrigin(upstreamUrl: string | URL, options: ProxyOriginOptio
           signal,
           timeout: timeoutMs,
         });
+        let responded = false;
         request.on('response', (response) => {
+          responded = true;
           const responseHeaders = headersFromIncoming(response.headers);
           stripHopByHop(responseHeaders);
           resolve({ status: response.statusCode ?? 502, headers: responseHeaders, body: response });
         });
         request.on('timeout', () => request.destroy(new OriginError(504, `upstream ${upstream.host} timed out`)));
         request.on('error', (error: NodeJS.ErrnoException) => {
-          if (mayRetry && request.reusedSocket && !signal.aborted && STALE_CONNECTION_ERRORS.has(error.code ?? '')) {
+          // Only before any response: a reset mid-body is the body's error (the pipeline's), not a stale socket.
+          if (mayRetry && !responded && request.reusedSocket && !signal.aborted && STALE_CONNECTION_ERRORS.has(error.code ?? '')) {
             resolve(attempt(false));
             return;
           }

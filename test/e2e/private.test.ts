@@ -103,7 +103,7 @@ test('in a private window the extension sees every request, sends no If-Block an
   expect(privateSite.responses.filter((response) => response.encoding === 'crcsync')).toEqual([]);
 
   const records = await privateExchanges(8);
-  expect(records.map((record) => [record.outcome, record.reason, record.ifBlock])).toEqual(Array(8).fill(['passed', 'private context', null]));
+  expect(records.map((record) => [record.outcome, record.reason, record.ifBlock])).toEqual(Array(8).fill(['passed', 'not kept: private-window', null]));
   expect((await askBackground(control, 'getStoreSummary', { settle: true })).entries).toEqual([]);
 });
 

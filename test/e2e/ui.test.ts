@@ -141,11 +141,14 @@ test('the devtools panel lists this tab\'s exchanges and exports them', async ()
   await panel.close();
 });
 
-test('forget this site drops its cached bodies; the next visit sends no If-Block', async () => {
+test('forget this site drops its cached bodies and what was learned about it; the next visit sends no If-Block', async () => {
   expect(await storedForSite()).toBeGreaterThanOrEqual(4);
+  expect((await askBackground(popup, 'getPopupState', { origin: site.origin })).site?.capable).toBe(true);
   await popup.click('#forget-site');
   await popup.waitForFunction(() => /Forgot \d+ cached/.test(document.getElementById('message')!.textContent ?? ''), { timeout: WAIT_MS });
   expect(await storedForSite()).toBe(0);
+  // PROTOCOL.md §6: the learned `Capability: crcsync` of the site goes too (settings.capableOrigins).
+  expect((await askBackground(popup, 'getPopupState', { origin: site.origin })).site?.capable).toBe(false);
   const requests = await visitNextVersion();
   expect(requests.filter((request) => request.ifBlock !== undefined)).toEqual([]);
 });

@@ -186,3 +186,33 @@ export function artifactPath(name: string): string {
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
   return join(ARTIFACTS_DIR, name);
 }
+
+/** Sends a test-build hook message (extension/background/test-hooks.ts) from an extension page. */
+export function sendTestHook<T>(extensionPage: Page, message: Record<string, unknown>, what: string): Promise<T> {
+  return withTimeout(
+    extensionPage.evaluate(
+      (m) => (globalThis as unknown as { browser: { runtime: { sendMessage(m: unknown): Promise<unknown> } } }).browser.runtime.sendMessage(m),
+      message,
+    ) as Promise<T>,
+    what,
+  );
+}
+
+/** What a page's fetch() got: the status and text of a response, or the error it rejected with. */
+export type PageFetch = { kind: 'response'; status: number; text: string } | { kind: 'error'; message: string };
+
+/** fetch(url) from the page (default cache mode, as a page's script does it), bounded. */
+export function fetchInPage(page: Page, url: string, ms = WAIT_MS): Promise<PageFetch> {
+  return withTimeout(
+    page.evaluate(
+      (target) =>
+        fetch(target).then(
+          async (response) => ({ kind: 'response' as const, status: response.status, text: await response.text() }),
+          (error: unknown) => ({ kind: 'error' as const, message: String(error) }),
+        ),
+      url,
+    ),
+    `fetch(${url})`,
+    ms,
+  );
+}

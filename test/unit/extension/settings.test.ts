@@ -7,6 +7,7 @@ import {
   normalizeSettings,
   permissionPatternFor,
   withCapableOrigin,
+  withoutCapableOrigins,
 } from '../../../extension/shared/settings';
 
 describe('normalizeSettings', () => {
@@ -64,6 +65,26 @@ test('withCapableOrigin writes at most hourly per origin', () => {
   expect(first.capableOrigins['https://a.example']).toBe(1000);
   expect(withCapableOrigin(first, 'https://a.example', 2000)).toBeNull();
   expect(withCapableOrigin(first, 'https://a.example', 1000 + 60 * 60 * 1000)!.capableOrigins['https://a.example']).toBe(1000 + 60 * 60 * 1000);
+});
+
+describe('withoutCapableOrigins (PROTOCOL.md §6: forgetting a site forgets what was learned about it)', () => {
+  const learned = { ...defaultSettings(false), enableAllCapable: true, capableOrigins: { 'https://a.example': 1, 'https://b.example': 2 } };
+  test('forgets the named origins only, and with them "every capable site" no longer covers them', () => {
+    const forgotten = withoutCapableOrigins(learned, ['https://a.example'])!;
+    expect(forgotten.capableOrigins).toEqual({ 'https://b.example': 2 });
+    expect(isOriginEnabled(forgotten, 'https://a.example')).toBe(false);
+    expect(isOriginEnabled(forgotten, 'https://b.example')).toBe(true);
+    expect(learned.capableOrigins).toEqual({ 'https://a.example': 1, 'https://b.example': 2 });
+  });
+  test('null forgets every origin (all history cleared)', () => expect(withoutCapableOrigins(learned, null)!.capableOrigins).toEqual({}));
+  test('the user\'s own per-site choices stay', () => {
+    const chosen = { ...learned, sites: { 'https://a.example': true } };
+    expect(withoutCapableOrigins(chosen, ['https://a.example'])!.sites).toEqual({ 'https://a.example': true });
+  });
+  test('nothing known: nothing to save (null)', () => {
+    expect(withoutCapableOrigins(learned, ['https://c.example'])).toBeNull();
+    expect(withoutCapableOrigins(defaultSettings(false), null)).toBeNull();
+  });
 });
 
 test('permissionPatternFor covers the host on every port', () => {

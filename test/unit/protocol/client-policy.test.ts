@@ -10,6 +10,20 @@ import {
   countsTowardSavings,
   fallbackDropsBase,
   nextBaselineBytes,
+  IF_BLOCK_HOLD_FIRST_MS,
+  IF_BLOCK_HOLD_MAX_MS,
+  IfBlockRefusal,
+  IfBlockRequest,
+  RefetchRefusal,
+  RefetchResponse,
+  isIfBlockHeld,
+  isSameResource,
+  loadErrorHoldsIfBlock,
+  nextIfBlockHold,
+  fallbackHoldsIfBlock,
+  undecodedAnswerReason,
+  refetchCredentials,
+  refetchRefusal,
 } from '../../../src/protocol/client-policy';
 
 describe('isCrcsyncEligibleUrl (PROTOCOL.md §6)', () => {
@@ -30,15 +44,129 @@ test('originOf drops paths and refuses opaque origins', () => {
   expect(originOf(undefined)).toBeNull();
 });
 
-describe('shouldOfferIfBlock', () => {
-  const base = { method: 'GET', url: 'https://example.org/', originEnabled: true, privateContext: false, requestHeaders: [] };
-  test('GET to an enabled HTTPS origin', () => expect(shouldOfferIfBlock(base)).toBe(true));
-  test('not for other methods', () => expect(shouldOfferIfBlock({ ...base, method: 'POST' })).toBe(false));
-  test('not when the origin is off', () => expect(shouldOfferIfBlock({ ...base, originEnabled: false })).toBe(false));
-  test('not from a private window', () => expect(shouldOfferIfBlock({ ...base, privateContext: true })).toBe(false));
-  test('not over plain http to other hosts', () => expect(shouldOfferIfBlock({ ...base, url: 'http://example.org/' })).toBe(false));
-  test('a page that set its own If-Block keeps it', () =>
-    expect(shouldOfferIfBlock({ ...base, requestHeaders: [{ name: 'if-block', value: 'v=1; fs=1; h=AA' }] })).toBe(false));
+describe('shouldOfferIfBlock: only where a fallback refetch would use the same cookie jar (§5, §6)', () => {
+  const top = 'https://news.example';
+  const base: IfBlockRequest = {
+    method: 'GET',
+    url: `${top}/app.js`,
+    type: 'script',
+    tabId: 3,
+    originEnabled: true,
+    incognito: false,
+    cookieStoreId: 'firefox-default',
+    topLevelOrigin: top,
+    thirdParty: false,
+    frameOrigins: [top],
+    requestHeaders: [],
+  };
+  const refusal = (request: IfBlockRequest) => {
+    const decision = shouldOfferIfBlock(request);
+    return decision.offer ? null : decision.reason;
+  };
+
+  test('a same-site subresource of a normal tab, in the default jar', () => expect(shouldOfferIfBlock(base)).toEqual({ offer: true }));
+  test('a top-level navigation, wherever it came from', () =>
+    expect(refusal({ ...base, type: 'main_frame', url: `${top}/`, frameOrigins: [], thirdParty: false })).toBeNull());
+  test('a same-site sub_frame navigation, and a CORS fetch to another host that Firefox calls same-site (a subdomain: its PSL, not ours)', () => {
+    expect(refusal({ ...base, type: 'sub_frame', url: `${top}/frame.html` })).toBeNull();
+    expect(refusal({ ...base, type: 'xmlhttprequest', url: 'https://api-news.example/feed' })).toBeNull();
+  });
+  test.each([
+    ['a cross-site subresource', { url: 'https://cdn.example/app.js', thirdParty: true }],
+    ['a cross-site frame', { type: 'sub_frame', url: 'https://ads.example/frame.html', thirdParty: true }],
+    ['a same-site request inside a cross-site frame (A in B in A)', { frameOrigins: ['https://news.example', 'https://ads.example'], thirdParty: true }],
+    ['a request to another scheme than the top-level document', { url: 'http://localhost/app.js', topLevelOrigin: 'https://localhost', thirdParty: false }],
+    ['a request whose top-level document is unknown', { topLevelOrigin: null }],
+  ] as [string, Partial<IfBlockRequest>][])('not %s (third-party: a partitioned jar)', (_what, change) => expect(refusal({ ...base, ...change })).toBe('third-party'));
+  test('without Firefox\'s thirdParty flag, only the top-level host counts as same-site (no PSL: err toward refusing)', () => {
+    const unknown = { ...base, thirdParty: undefined };
+    expect(refusal(unknown)).toBeNull();
+    expect(refusal({ ...unknown, url: 'https://static-news.example/app.js' })).toBe('third-party');
+    expect(refusal({ ...unknown, frameOrigins: [top, 'https://ads.example'] })).toBe('third-party');
+    expect(refusal({ ...unknown, frameOrigins: [null] })).toBe('third-party');
+  });
+  test.each([
+    ['other methods', { method: 'POST' }, 'not-get'],
+    ['plain http to other hosts', { url: 'http://news.example/app.js' }, 'insecure-url'],
+    ['an origin the user did not enable', { originEnabled: false }, 'site-off'],
+    ['a request whose page set its own If-Block', { requestHeaders: [{ name: 'if-block', value: 'v=1; fs=1; h=AA' }] }, 'page-if-block'],
+    ['a private window', { incognito: true }, 'private-window'],
+    ['a container', { cookieStoreId: 'firefox-container-2' }, 'container'],
+    ['a request without a tab (workers, the browser)', { tabId: -1 }, 'no-tab'],
+    ['a media request (Range)', { type: 'media' }, 'request-type'],
+    ['a websocket', { type: 'websocket' }, 'request-type'],
+    ['a Range request', { requestHeaders: [{ name: 'Range', value: 'bytes=0-99' }] }, 'range'],
+  ] as [string, Partial<IfBlockRequest>, IfBlockRefusal][])('not for %s', (_what, change, reason) => expect(refusal({ ...base, ...change })).toBe(reason));
+  test('a private window is refused even for a top-level navigation', () =>
+    expect(refusal({ ...base, type: 'main_frame', incognito: true, cookieStoreId: 'firefox-private' })).toBe('private-window'));
+});
+
+describe('the fallback refetch (§5: a normal fetch of the same URL, or nothing)', () => {
+  test('refetchCredentials: cookies only when the page\'s request carried a Cookie header', () => {
+    expect(refetchCredentials([{ name: 'Cookie', value: 'session=1' }])).toBe('include');
+    expect(refetchCredentials([{ name: 'cookie', value: 'a=b' }, { name: 'Accept', value: '*/*' }])).toBe('include');
+    expect(refetchCredentials([{ name: 'Authorization', value: 'Bearer x' }])).toBe('omit');
+    expect(refetchCredentials([{ name: 'Cookie', value: '  ' }])).toBe('omit');
+    expect(refetchCredentials([])).toBe('omit');
+    expect(refetchCredentials(undefined)).toBe('omit');
+  });
+
+  const ok = { requestedUrl: 'https://news.example/a?b=1', responseUrl: 'https://news.example/a?b=1', responseType: 'basic', status: 200, contentEncoding: null };
+  test('a 200 of the very URL is written', () => {
+    expect(refetchRefusal(ok)).toBeNull();
+    expect(refetchRefusal({ ...ok, requestedUrl: 'https://news.example/a?b=1#top' })).toBeNull();
+    expect(refetchRefusal({ ...ok, contentEncoding: 'gzip' })).toBeNull();
+  });
+  test.each([
+    ['an opaque redirect (redirect: manual)', { responseType: 'opaqueredirect', status: 0, responseUrl: '' }, 'REFETCH_REDIRECTED'],
+    ['a 302', { status: 302 }, 'REFETCH_REDIRECTED'],
+    ['a 404', { status: 404 }, 'REFETCH_STATUS'],
+    ['a 500', { status: 500 }, 'REFETCH_STATUS'],
+    ['a 206', { status: 206 }, 'REFETCH_STATUS'],
+    ['a response of another URL (a followed redirect)', { responseUrl: 'https://bank.example/account' }, 'REFETCH_OTHER_URL'],
+    ['a response of another query', { responseUrl: 'https://news.example/a?b=2' }, 'REFETCH_OTHER_URL'],
+    ['a body labelled crcsync', { contentEncoding: 'crcsync' }, 'REFETCH_ENCODED'],
+    ['a body labelled gzip, crcsync', { contentEncoding: 'gzip, CRCSYNC' }, 'REFETCH_ENCODED'],
+  ] as [string, Partial<RefetchResponse>, RefetchRefusal][])('refuses %s', (_what, change, reason) => expect(refetchRefusal({ ...ok, ...change })).toBe(reason));
+  test('isSameResource ignores only the fragment', () => {
+    expect(isSameResource('https://a.example/x#1', 'https://a.example/x')).toBe(true);
+    expect(isSameResource('https://a.example/x', 'https://a.example/x/')).toBe(false);
+    expect(isSameResource('https://a.example/x', 'not a url')).toBe(false);
+  });
+});
+
+describe('holds: a broken peer breaks a page once, not on every visit', () => {
+  const hour = 60 * 60 * 1000;
+  test('one hour after the first failed load, doubling with each failure in a row, at most 30 days', () => {
+    const first = nextIfBlockHold(undefined, 'NS_ERROR_INVALID_CONTENT_ENCODING', 1000);
+    expect(first).toEqual({ failures: 1, failedAt: 1000, heldUntil: 1000 + hour, reason: 'NS_ERROR_INVALID_CONTENT_ENCODING' });
+    expect(first.heldUntil - first.failedAt).toBe(IF_BLOCK_HOLD_FIRST_MS);
+    const second = nextIfBlockHold(first, 'FILTER_ERROR', 5000);
+    expect(second).toEqual({ failures: 2, failedAt: 5000, heldUntil: 5000 + 2 * hour, reason: 'FILTER_ERROR' });
+    let hold = second;
+    for (let i = 0; i < 40; i++) hold = nextIfBlockHold(hold, 'x', 0);
+    expect(hold.heldUntil).toBe(IF_BLOCK_HOLD_MAX_MS);
+  });
+  test('isIfBlockHeld: until heldUntil, not after', () => {
+    const hold = nextIfBlockHold(undefined, 'x', 0);
+    expect(isIfBlockHeld(hold, 0)).toBe(true);
+    expect(isIfBlockHeld(hold, hour - 1)).toBe(true);
+    expect(isIfBlockHeld(hold, hour)).toBe(false);
+    expect(isIfBlockHeld(undefined, 0)).toBe(false);
+  });
+  test('undecodedAnswerReason: a 200 with a content-coding that decoded to nothing did not load', () => {
+    expect(undecodedAnswerReason({ status: 200, contentEncoding: 'gzip', decodedBytes: 0 })).toBe('CONTENT_DECODING_FAILED gzip');
+    expect(undecodedAnswerReason({ status: 200, contentEncoding: 'GZIP, br', decodedBytes: 0 })).toBe('CONTENT_DECODING_FAILED gzip, br');
+    expect(undecodedAnswerReason({ status: 200, contentEncoding: 'gzip', decodedBytes: 1 })).toBeNull();
+    expect(undecodedAnswerReason({ status: 200, contentEncoding: undefined, decodedBytes: 0 })).toBeNull(); // an empty identity body is just empty
+    expect(undecodedAnswerReason({ status: 200, contentEncoding: 'identity', decodedBytes: 0 })).toBeNull();
+    expect(undecodedAnswerReason({ status: 404, contentEncoding: 'gzip', decodedBytes: 0 })).toBeNull();
+  });
+  test('a load the page or the user stopped does not count against the URL', () => {
+    expect(loadErrorHoldsIfBlock('NS_BINDING_ABORTED')).toBe(false);
+    expect(loadErrorHoldsIfBlock('NS_ERROR_INVALID_CONTENT_ENCODING')).toBe(true);
+    expect(loadErrorHoldsIfBlock('NS_ERROR_NET_RESET')).toBe(true);
+  });
 });
 
 test('advertisesCrcsync reads the Capability header case-insensitively', () => {
@@ -111,8 +239,8 @@ describe('isCacheableResponse (§6)', () => {
 });
 
 describe('fallbackDropsBase (§5: the cached copy is left as it was, or dropped if it was the cause)', () => {
-  test('errors a wrong base produces drop it', () => {
-    for (const reason of ['DELTA_DIGEST_MISMATCH', 'DELTA_BLOCK_OUT_OF_RANGE', 'BASE_UNUSABLE', 'DECODER_EXCEPTION']) {
+  test('errors a wrong base produces drop it, and so does a decompression bomb (the next load must not repeat it)', () => {
+    for (const reason of ['DELTA_DIGEST_MISMATCH', 'DELTA_BLOCK_OUT_OF_RANGE', 'BASE_UNUSABLE', 'DECODER_EXCEPTION', 'DELTA_INFLATE_RATIO']) {
       expect(fallbackDropsBase(reason)).toBe(true);
     }
   });
@@ -133,6 +261,14 @@ describe('fallbackDropsBase (§5: the cached copy is left as it was, or dropped 
       expect(fallbackDropsBase(reason)).toBe(false);
     }
   });
+});
+
+test('fallbackHoldsIfBlock: a bomb or an oversized rebuild holds the URL, other fallbacks do not', () => {
+  expect(fallbackHoldsIfBlock('DELTA_INFLATE_RATIO')).toBe(true);
+  expect(fallbackHoldsIfBlock('DELTA_TOO_LARGE')).toBe(true);
+  for (const reason of ['DELTA_DIGEST_MISMATCH', 'DELTA_ZLIB', 'DELTA_STALLED', 'BASE_MISSING', 'CONTENT_ENCODING gzip, crcsync']) {
+    expect(fallbackHoldsIfBlock(reason)).toBe(false);
+  }
 });
 
 describe('savings: only measured exchanges that sent If-Block count', () => {

@@ -5,7 +5,7 @@ import { getDefaultEngine } from '../../../src/core/embedded-core';
 import { DeltaEncoder } from '../../../src/protocol/delta-encoder';
 import { formatIfBlock, parseIfBlock } from '../../../src/protocol/if-block';
 import { fflateCompressor, pakoCompressor } from '../../../src/protocol/deflaters';
-import { DeltaDecoder } from '../../../src/protocol/delta-decoder';
+import { DeltaDecoder, INFLATE_FREE_BYTES, MAX_INFLATE_RATIO, inflateAllowance } from '../../../src/protocol/delta-decoder';
 import { CrcsyncError } from '../../../src/protocol/errors';
 import { nodeSha1 } from '../../../src/server/node-codecs';
 import { readSections, sectionBoundaries, sectionRuns } from '../../helpers/delta-sections';
@@ -133,10 +133,65 @@ describe('delta decoder (PROTOCOL.md §3, §5)', () => {
   it('caps the rebuilt size, even for a zlib bomb', () => {
     const bomb = section([0x5a], deflateSync(Buffer.alloc(50 * 1024 * 1024)), digestOf(Buffer.alloc(0)));
     expect(bomb.length).toBeLessThan(100 * 1024);
-    expect(decodeDelta(base, [bomb])).toBe('DELTA_TOO_LARGE');
+    // The ratio guard stops the bomb long before the size cap would.
+    expect(decodeDelta(base, [bomb])).toBe('DELTA_INFLATE_RATIO');
     expect(decodeDelta(base, [section([0x4c, 0xff, 0xff, 0xff, 0xff])])).toBe('DELTA_TOO_LARGE');
     const blocks = section(...Array.from({ length: 200 }, () => [0x42, 39]));
     expect(decodeDelta(base, [blocks], { maxRebuiltBytes: 10000 })).toBe('DELTA_TOO_LARGE');
+    // An honestly compressed literal run past the cap.
+    const text = page(8, 20000);
+    expect(decodeDelta(base, [section([0x5a], deflateSync(text), digestOf(text))], { maxRebuiltBytes: 10000 })).toBe('DELTA_TOO_LARGE');
+  });
+
+  describe('decompression bombs (§5: inflate output bounded by the delta bytes received)', () => {
+    const bombOf = (literalBytes: number) => section([0x5a], deflateSync(Buffer.alloc(literalBytes)), digestOf(Buffer.alloc(literalBytes)));
+
+    it('stops a bomb after reading only its first KiBs, inside the Z section', () => {
+      const bomb = bombOf(30 * 1024 * 1024); // under the 32 MiB size cap: only the ratio stops it
+      expect(bomb.length).toBeGreaterThan(20 * 1024);
+      const decoder = new DeltaDecoder(base);
+      let pushed = 0;
+      let code: string | null = null;
+      for (let at = 0; at < bomb.length && code === null; at += 1024) {
+        const chunk = bomb.subarray(at, at + 1024);
+        try {
+          decoder.push(chunk, at + 1024 >= bomb.length);
+        } catch (error) {
+          code = (error as CrcsyncError).code;
+        }
+        pushed += chunk.length;
+      }
+      expect(code).toBe('DELTA_INFLATE_RATIO');
+      // Zeros deflate about 1030:1: the allowance (1 MiB + 64 x bytes read) is passed within the second KiB.
+      expect(pushed).toBeLessThanOrEqual(2 * 1024);
+      expect(inflateAllowance(pushed)).toBeLessThan(2 * 1024 * 1024);
+      expect(decoder.verifiedBody).toBeNull();
+    });
+
+    it('gives the same verdict however the bomb is split', () => {
+      const bomb = bombOf(4 * 1024 * 1024);
+      expect(decodeDelta(base, [bomb])).toBe('DELTA_INFLATE_RATIO');
+      expect(decodeDelta(base, randomSplit(seededRandom(11), bomb, 50))).toBe('DELTA_INFLATE_RATIO');
+    });
+
+    it('lets honest, very repetitive literals through: padding within the free allowance, text at any size', () => {
+      const padding = Buffer.concat([block(0), Buffer.alloc(INFLATE_FREE_BYTES - 4096, 0x20), block(39)]);
+      const delta = section([0x42, 0], [0x5a], deflateSync(Buffer.alloc(INFLATE_FREE_BYTES - 4096, 0x20)), [0x42, 39], digestOf(padding));
+      expect(Buffer.from(decodeDelta(base, [delta]) as Uint8Array).equals(padding)).toBe(true);
+      // A 3 MiB literal of web-like text (about 5:1) in 1-byte chunks: the allowance grows with every byte read.
+      const text = page(9, 3 * 1024 * 1024);
+      const textDelta = section([0x5a], deflateSync(text, { level: 6 }), digestOf(text));
+      expect(textDelta.length * MAX_INFLATE_RATIO).toBeGreaterThan(text.length);
+      expect(Buffer.from(decodeDelta(base, randomSplit(seededRandom(12), textDelta, 2000)) as Uint8Array).equals(Buffer.from(text))).toBe(true);
+    });
+
+    it('counts every Z section of the delta together', () => {
+      // Each section alone is within the free allowance; together they are a bomb.
+      const piece = deflateSync(Buffer.alloc(512 * 1024));
+      const literal = Buffer.alloc(8 * 512 * 1024);
+      const delta = section(...Array.from({ length: 8 }, () => section([0x5a], piece)), digestOf(literal));
+      expect(decodeDelta(base, [delta])).toBe('DELTA_INFLATE_RATIO');
+    });
   });
 
   it('stays failed after an error and refuses pushes after the final chunk', () => {

@@ -49,7 +49,7 @@ describe('If-Block as a server parses it: lenient like the original, strict on l
   const h = formatIfBlockFromHashes(5000, hashes).split('h=')[1];
 
   it('accepts any order, extra whitespace, padding, unknown fields, and v defaulting to 1', () => {
-    for (const value of [`fs=5000; h=${h}`, `h=${h};fs=5000;v=1`, `  v = 1 ;fs= 5000 ;  h=${h}==  `, `v=1; fs=5000; h=${h}; x=y;`]) {
+    for (const value of [`fs=5000; h=${h}`, `h=${h};fs=5000;v=1`, `  v = 1 ;fs= 5000 ;  h=${h}==  `, `v=1;\tfs=5000\t;h=${h}`, `v=1; fs=5000; h=${h}; x=y;`]) {
       const parsed = parseIfBlock(value);
       expect(parsed.fileSize).toBe(5000);
       expect(parsed.layout.blockCount).toBe(40);
@@ -84,6 +84,8 @@ describe('If-Block as a server parses it: lenient like the original, strict on l
     ['garbage base64', 'v=1; fs=5000; h=!!!!not base64!!!!', 'IF_BLOCK_HASHES'],
     ['commas as separators', `v=1, fs=5000, h=${h}`, 'IF_BLOCK_VERSION'],
     ['commas between fields', `fs=5000, h=${h}`, 'IF_BLOCK_FILE_SIZE'],
+    ['fs after a no-break space (not HTTP whitespace)', `v=1; fs=\u00a05000; h=${h}`, 'IF_BLOCK_FILE_SIZE'],
+    ['a vertical tab inside the fs field', `v=1; fs=5000\u000b; h=${h}`, 'IF_BLOCK_FILE_SIZE'],
     ['duplicate fs', `v=1; fs=5000; fs=5000; h=${h}`, 'IF_BLOCK_MALFORMED'],
     ['duplicate h', `v=1; fs=5000; h=${h}; h=${h}`, 'IF_BLOCK_MALFORMED'],
     ['a field without =', `v=1; fs=5000; crcsync; h=${h}`, 'IF_BLOCK_MALFORMED'],
