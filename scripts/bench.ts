@@ -1,11 +1,16 @@
 // `npm run bench`: throughput of the core and the codec, each beside the
 // plain-TypeScript twin and a plain memory copy measured in the same run
-// (the machine is shared and noisy: ratios travel, absolute numbers don't).
+// (the machine is shared and noisy: ratios travel, absolute numbers don't);
+// then the worst cases of PROTOCOL.md §5: the CPU and size of the server's
+// response to each hostile If-Block, as ratios to gzip-6 of the same body.
 // Writes bench/core.md and bench/core.json.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { unzlibSync, zlibSync } from 'fflate';
 import { CrcEngine } from '../src/core/crc-engine';
 import { createTwinEngine } from '../src/core/crc64-twin';
@@ -14,8 +19,11 @@ import { compileCore, createWasmEngine } from '../src/core/wasm-engine';
 import { DeltaDecoder } from '../src/protocol/delta-decoder';
 import { DeltaEncoder } from '../src/protocol/delta-encoder';
 import { formatIfBlock, parseIfBlock } from '../src/protocol/if-block';
+import { decideDeltaEncoding } from '../src/protocol/response-policy';
 import { nobleSha1 } from '../src/protocol/sha1';
+import { DeltaTransform } from '../src/server/delta-transform';
 import { nodeSha1 } from '../src/server/node-codecs';
+import { realisticBody, worstCases } from './bench-bodies';
 
 const ROOT = resolve(__dirname, '..');
 const CORPUS = resolve(ROOT, '../shared/corpus');
@@ -120,7 +128,109 @@ function decode(base: Uint8Array, delta: Uint8Array, sha1 = nodeSha1): Uint8Arra
   return body!;
 }
 
-function main(): void {
+interface Cost {
+  cpuMs: number;
+  bytes: number;
+  economyStop: boolean;
+}
+
+interface WorstRow {
+  name: string;
+  gzip: Cost;
+  before: Cost | null;
+  guardOnly: Cost | null;
+  server: Cost & { response: string };
+}
+
+/** The body as a file or socket would deliver it: 64 KiB chunks. */
+function chunksOf(body: Uint8Array): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < body.length; at += 64 * 1024) chunks.push(Buffer.from(body.buffer, body.byteOffset + at, Math.min(64 * 1024, body.length - at)));
+  return chunks;
+}
+
+/** CPU time (all threads: process.cpuUsage counts zlib's thread pool) and output of one streamed response; best of `runs`. */
+async function responseCost(body: Uint8Array, stage: () => NodeJS.ReadWriteStream & { stats?: { economyStopAt: number | null } }, runs: number): Promise<Cost> {
+  let best: Cost | null = null;
+  for (let run = 0; run < runs; run++) {
+    let bytes = 0;
+    const transform = stage();
+    const started = process.cpuUsage();
+    await pipeline(
+      Readable.from(chunksOf(body)),
+      transform,
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          bytes += chunk.length;
+          callback();
+        },
+      }),
+    );
+    const used = process.cpuUsage(started);
+    const cost = { cpuMs: (used.user + used.system) / 1000, bytes, economyStop: (transform.stats?.economyStopAt ?? null) !== null };
+    if (!best || cost.cpuMs < best.cpuMs) best = cost;
+  }
+  return best!;
+}
+
+/**
+ * PROTOCOL.md §5 worst cases: for each hostile If-Block against a 4 MiB
+ * realistic body, what producing the server's response costs (the server's
+ * encode path: DeltaTransform with zlib on the thread pool; or the normal
+ * gzip-6 response when the policy passes it through), beside gzip-6 of the
+ * same body in the same run. "before" is the greedy encoder without the
+ * economy guard (today's code before issue 8), "guard only" the guard without
+ * the block-size rule.
+ */
+async function worstCaseRows(engine: CrcEngine): Promise<{ rows: WorstRow[]; source: string }> {
+  const { body, source } = realisticBody();
+  const rows: WorstRow[] = [];
+  const skipBefore = process.env.BENCH_SKIP_BEFORE === '1';
+  for (const worst of worstCases(engine, body)) {
+    const gzip = await responseCost(worst.body, () => createGzip({ level: 6 }), 3);
+    let ifBlock;
+    try {
+      ifBlock = parseIfBlock(worst.ifBlock);
+    } catch {
+      ifBlock = null;
+    }
+    const delta = (economyGuard: boolean) => () => new DeltaTransform(ifBlock!, { engine, sha1: nodeSha1, economyGuard });
+    const guardOnly = ifBlock ? await responseCost(worst.body, delta(true), 3) : null;
+    const before = ifBlock && !skipBefore ? await responseCost(worst.body, delta(false), 1) : null;
+    const decision = decideDeltaEncoding({ method: 'GET', status: 200, ifBlock: worst.ifBlock, contentEncoding: undefined, contentRange: undefined, cacheControl: undefined, decodable: [] });
+    const server = decision.encode ? { ...guardOnly!, response: 'delta' } : { ...gzip, response: `gzip (pass=${decision.reason})` };
+    rows.push({ name: worst.name, gzip, before, guardOnly, server });
+    const show = (cost: Cost | null) => (cost ? `${(cost.cpuMs / gzip.cpuMs).toFixed(2)}x cpu ${(cost.bytes / worst.body.length).toFixed(3)} size` : '-');
+    console.log(`${worst.name.padEnd(52)} gzip ${gzip.cpuMs.toFixed(0)} ms | before ${show(before)} | guard only ${show(guardOnly)} | server: ${server.response} ${show(server)}`);
+  }
+  return { rows, source };
+}
+
+function worstCaseLines(rows: WorstRow[], source: string): string[] {
+  const ratio = (cost: Cost | null, gzip: Cost) => (cost ? `${(cost.cpuMs / gzip.cpuMs).toFixed(2)}x` : '-');
+  const size = (cost: Cost | null, body: number) => (cost ? `${(cost.bytes / body).toFixed(3)}${cost.economyStop ? ' (stop)' : ''}` : '-');
+  const bodyBytes = 4 * 1024 * 1024;
+  return [
+    '## Worst cases (PROTOCOL.md §5): hostile If-Blocks against a 4 MiB body',
+    '',
+    `Body: ${source}, 4 MiB, streamed in 64 KiB chunks. CPU = process.cpuUsage (user + system, all threads, so zlib's thread pool counts)`,
+    'of producing the whole response, as a ratio to gzip-6 of the same body measured in the same run (best of 3; "before" 1 run).',
+    'Size = response body bytes / body bytes. "before": greedy §4 without the economy guard (the encoder before issue 8);',
+    '"guard only": with the economy guard, without the block-size rule; "server": what `crcsync serve` sends (the policy first:',
+    'a pass-through is the normal gzip response). "(stop)": the economy guard stopped matching. Target: server CPU <= 3x gzip,',
+    'size <= body + a small constant.',
+    '',
+    '| If-Block | gzip-6 ms | gzip-6 size | before: CPU | before: size | guard only: CPU | guard only: size | server sends | server: CPU | server: size |',
+    '|---|---:|---:|---:|---:|---:|---:|---|---:|---:|',
+    ...rows.map(
+      (row) =>
+        `| ${row.name} | ${row.gzip.cpuMs.toFixed(0)} | ${size(row.gzip, bodyBytes)} | ${ratio(row.before, row.gzip)} | ${size(row.before, bodyBytes)} | ${ratio(row.guardOnly, row.gzip)} | ${size(row.guardOnly, bodyBytes)} | ${row.server.response} | **${ratio(row.server, row.gzip)}** | ${size(row.server, bodyBytes)} |`,
+    ),
+    '',
+  ];
+}
+
+async function main(): Promise<void> {
   const wasm = createWasmEngine(compileCore(wasmCoreBytes()));
   const twin = createTwinEngine();
   const rows: Row[] = [];
@@ -198,12 +308,20 @@ function main(): void {
     ...rows.map((row) => `| ${row.group} | ${row.name} | ${row.mbPerSecond.toFixed(0)} | ${row.ratio.toFixed(2)}x ${row.ratioTo} | ${row.target ?? ''} |`),
     '',
   ];
+  const worst = await worstCaseRows(wasm);
+  lines.push(...worstCaseLines(worst.rows, worst.source));
   const out = join(ROOT, 'bench');
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'core.md'), lines.join('\n'));
-  writeFileSync(join(out, 'core.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, corpus: corpusNote, rows }, null, 2) + '\n');
+  writeFileSync(
+    join(out, 'core.json'),
+    JSON.stringify({ date: new Date().toISOString(), node: process.version, corpus: corpusNote, rows, worstCases: worst.rows }, null, 2) + '\n',
+  );
   console.log(lines.join('\n'));
   console.log('written to bench/core.md and bench/core.json');
 }
 
-main();
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

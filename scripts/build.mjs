@@ -36,6 +36,7 @@ const NODE_ENTRIES = {
   cli: 'src/cli.ts',
   bench: 'scripts/bench.ts',
   'bench-server': 'scripts/bench-server.ts',
+  'bench-memory': 'scripts/bench-memory.ts',
 };
 
 export async function buildNode() {

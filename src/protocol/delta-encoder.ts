@@ -5,7 +5,7 @@
 
 import { OutputCollector } from './byte-buffers';
 import { CompressorFactory, LiteralCompressor, fflateCompressor } from './deflaters';
-import { DeltaSectionOptions, DeltaSectionScanner } from './delta-sections';
+import { DeltaSectionOptions, DeltaSectionScanner, DeltaSectionStats } from './delta-sections';
 import { IfBlock } from './if-block';
 import { TAG_BLOCK, TAG_DIGEST, TAG_ZLIB } from './wire';
 
@@ -18,7 +18,15 @@ export type DeltaListener = (chunk: Uint8Array, final: boolean) => void;
 export class DeltaEncoder {
   ondata: DeltaListener;
   /** Sections written so far, for logs and tests. */
-  readonly stats = { blocks: 0, literalRuns: 0, literalBytes: 0, inputBytes: 0, outputBytes: 0 };
+  readonly stats: DeltaSectionStats & { outputBytes: number } = {
+    blocks: 0,
+    literalRuns: 0,
+    literalBytes: 0,
+    inputBytes: 0,
+    boundBytes: 0,
+    economyStopAt: null,
+    outputBytes: 0,
+  };
 
   private readonly scanner: DeltaSectionScanner;
   private readonly compressorFactory: CompressorFactory;

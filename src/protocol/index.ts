@@ -27,6 +27,8 @@ export {
   originContentEncoding,
 } from './response-policy';
 export type { DeltaEncodingDecision, DeltaEncodingInput, PassThroughReason } from './response-policy';
+export { NO_DELTA_EXCLUSIONS, compileDeltaExclusions } from './delta-exclusions';
+export type { DeltaExclusions } from './delta-exclusions';
 export {
   advertisesCrcsync,
   classifyDeltaResponse,
@@ -35,6 +37,7 @@ export {
   isCrcsyncEligibleUrl,
   originOf,
   rebuiltResponseHeaders,
+  refetchRefusal,
   shouldOfferIfBlock,
 } from './client-policy';
-export type { DeltaResponseKind, HeaderEntry, IfBlockRequest } from './client-policy';
+export type { DeltaResponseKind, HeaderEntry, IfBlockDecision, IfBlockRefusal, IfBlockRequest, RefetchRefusal } from './client-policy';

@@ -5,7 +5,7 @@
 
 import { CrcsyncError } from './errors';
 import { IfBlock, parseIfBlock } from './if-block';
-import { CRCSYNC_ENCODING, ETAG_SUFFIX, IF_BLOCK_HEADER, MAX_BASE_BYTES } from './wire';
+import { CRCSYNC_ENCODING, ETAG_SUFFIX, IF_BLOCK_HEADER, MAX_BASE_BYTES, MAX_SERVER_BLOCK_BYTES, MIN_SERVER_BLOCK_BYTES } from './wire';
 
 /** Why a response is passed through instead of encoded; one token per §2 case plus server policy. */
 export type PassThroughReason =
@@ -16,8 +16,12 @@ export type PassThroughReason =
   | 'no-store' // Cache-Control: no-store from the origin (see decideDeltaEncoding)
   | 'no-if-block' // the request had no If-Block (§2)
   | 'invalid-if-block' // If-Block failed to parse or breaks a §5 limit
+  | 'block-size' // valid If-Block, but bs outside what honest clients send (§5: MIN/MAX_SERVER_BLOCK_BYTES)
   | 'encoded' // origin content-encoding the adapter cannot undo (§2)
-  | 'window-too-large'; // the tail block exceeds the adapter's per-request buffer budget (§5)
+  | 'window-too-large' // the tail block exceeds the adapter's per-request buffer budget (§5)
+  | 'busy' // the adapter's memory budget for deltas in flight is spent (§5); decided by the adapter
+  | 'excluded' // the operator excluded the path from delta encoding (BREACH, see delta-exclusions.ts)
+  | 'close-delimited'; // the origin's body ends only when its connection closes: a cut-short body would verify
 
 export interface DeltaEncodingInput {
   method: string;
@@ -33,10 +37,21 @@ export interface DeltaEncodingInput {
   /**
    * Largest block (the tail) the adapter will hold per request. The encoder
    * keeps up to one tail block of the new body pending (§4 windows), so this
-   * bounds memory per request (§5). Defaults to 4 MiB: a client never sends
-   * If-Block for a base over 4 MiB (§1), so no honest block is larger.
+   * bounds memory per request (§5). The block-size rule already keeps the
+   * tail under 128 KiB + 255 B; this is for an adapter that wants less.
+   * Defaults to 4 MiB (no honest block is larger, §1).
    */
   maxBlockBytes?: number;
+  /** The operator keeps this path out of delta encoding (delta-exclusions.ts). */
+  excluded?: boolean;
+  /**
+   * The origin's body is delimited by the end of its connection (HTTP/1.x
+   * without Content-Length or chunked coding, RFC 9112 §6.3 item 8). A
+   * connection that drops early looks exactly like the end of the body, and
+   * a delta would carry a SHA-1 of the truncated body that verifies: the
+   * client would keep a cut page as its base. Not encoded.
+   */
+  bodyEndsAtClose?: boolean;
 }
 
 export type DeltaEncodingDecision =
@@ -87,6 +102,8 @@ export function decideDeltaEncoding(input: DeltaEncodingInput): DeltaEncodingDec
   if (directives.has('no-transform')) return { encode: false, reason: 'no-transform' };
   if (directives.has('no-store')) return { encode: false, reason: 'no-store' };
   if (input.ifBlock === undefined) return { encode: false, reason: 'no-if-block' };
+  if (input.excluded) return { encode: false, reason: 'excluded' };
+  if (input.bodyEndsAtClose) return { encode: false, reason: 'close-delimited' };
   const originEncoding = originContentEncoding(input.contentEncoding);
   if (originEncoding !== 'identity' && !input.decodable.includes(originEncoding)) {
     return { encode: false, reason: 'encoded' };
@@ -99,6 +116,13 @@ export function decideDeltaEncoding(input: DeltaEncodingInput): DeltaEncodingDec
   } catch (error) {
     if (error instanceof CrcsyncError) return { encode: false, reason: 'invalid-if-block', error };
     throw error;
+  }
+  // Encoding must pay whatever the client sent (§5): bs = 1 makes every byte
+  // a 2-byte B section, a 4 MiB block a 4 MiB window per request. Honest
+  // clients never leave 5 B .. 128 KiB, so nothing honest is lost.
+  const blockSize = ifBlock.layout.blockSize;
+  if (blockSize < MIN_SERVER_BLOCK_BYTES || blockSize > MAX_SERVER_BLOCK_BYTES) {
+    return { encode: false, reason: 'block-size' };
   }
   if (ifBlock.layout.tailSize > (input.maxBlockBytes ?? MAX_BASE_BYTES)) {
     return { encode: false, reason: 'window-too-large' };

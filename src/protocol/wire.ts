@@ -17,6 +17,14 @@ export const MAX_BASE_BYTES = 4 * 1024 * 1024;
 export const MAX_IF_BLOCK_HEADER_BYTES = 4096;
 export const MAX_SERVER_BLOCKS = 256;
 export const MAX_SERVER_FILE_SIZE = 64 * 1024 * 1024;
+/**
+ * Block sizes (bs = floor(fs / n)) a server encodes against (§5). Honest
+ * clients send n = 40 hashes of a 200 B .. 4 MiB base: 5 <= bs <= 104,858.
+ * Outside, If-Block is valid but gets the normal response: bs < 5 makes
+ * nearly every byte a match, a huge bs a huge window per request.
+ */
+export const MIN_SERVER_BLOCK_BYTES = 5;
+export const MAX_SERVER_BLOCK_BYTES = 128 * 1024;
 
 /** Client cap on a rebuilt body (§5). */
 export const DEFAULT_MAX_REBUILT_BYTES = 32 * 1024 * 1024;

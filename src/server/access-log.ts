@@ -1,7 +1,7 @@
 // One access-log line per response (issue 4): what was asked, what went
 // out, and what the full response would have cost, so a log shows the
 // savings. Format, space-separated:
-//   <ISO time> <method> <url> <status> <encoding> sent=<bytes> full=<bytes> <ms>ms [pass=<reason>]
+//   <ISO time> <method> <url> <status> <encoding> sent=<bytes> full=<bytes> <ms>ms [pass=<reason>] [economy=stop] [aborted]
 // `full` is the identity body (after decoding an upstream gzip/br body),
 // i.e. what an uncompressed response would have carried; when a body is
 // passed through still encoded it is the bytes as sent.
@@ -20,6 +20,11 @@ export interface AccessLogEntry {
   passReason?: string;
   /** The response ended early (client gone, upstream failed). */
   aborted?: boolean;
+  /**
+   * `stop`: the delta's economy guard stopped matching and sent the rest of
+   * the body as literal bytes, because matching no longer paid (PROTOCOL.md §5).
+   */
+  economy?: 'stop';
 }
 
 export type AccessLogSink = (entry: AccessLogEntry) => void;
@@ -41,6 +46,7 @@ export function formatAccessLog(entry: AccessLogEntry): string {
     `${entry.milliseconds.toFixed(1)}ms`,
   ];
   if (entry.passReason) parts.push(`pass=${entry.passReason}`);
+  if (entry.economy) parts.push(`economy=${entry.economy}`);
   if (entry.aborted) parts.push('aborted');
   return parts.join(' ');
 }

@@ -38,12 +38,12 @@ export function isCompressibleType(contentType: string | undefined): boolean {
 }
 
 /**
- * The coding to compress with for this Accept-Encoding, or null for
- * identity. q-values are honoured (RFC 9110 §12.5.3); on a tie br wins
+ * The codings this server can compress with that the client accepts, best
+ * first. q-values are honoured (RFC 9110 §12.5.3); on a tie br comes first
  * because it is smaller at similar cost; `*` stands for both.
  */
-export function negotiateCompression(acceptEncoding: string | undefined): CompressionCoding | null {
-  if (!acceptEncoding) return null;
+export function acceptedCompressions(acceptEncoding: string | undefined): CompressionCoding[] {
+  if (!acceptEncoding) return [];
   const quality = new Map<string, number>();
   for (const part of acceptEncoding.split(',')) {
     const [rawName, ...params] = part.split(';');
@@ -59,8 +59,34 @@ export function negotiateCompression(acceptEncoding: string | undefined): Compre
   const wildcard = quality.get('*') ?? 0;
   const br = quality.get('br') ?? wildcard;
   const gzip = Math.max(quality.get('gzip') ?? wildcard, quality.get('x-gzip') ?? 0);
-  if (br <= 0 && gzip <= 0) return null;
-  return br >= gzip ? 'br' : 'gzip';
+  const accepted: [CompressionCoding, number][] = [['br', br], ['gzip', gzip]];
+  return accepted
+    .filter(([, q]) => q > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([coding]) => coding);
+}
+
+/** The coding to compress with for this Accept-Encoding (the best accepted), or null for identity. */
+export function negotiateCompression(acceptEncoding: string | undefined): CompressionCoding | null {
+  return acceptedCompressions(acceptEncoding)[0] ?? null;
+}
+
+/** Default for all gzip / br streams of one handler together (see compressionMemoryEstimate). */
+export const DEFAULT_MAX_COMPRESSION_BUFFER_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Upper bound of what one gzip / br response holds while a client reads it:
+ * the encoder's state and the stream buffers around it. Measured on this
+ * project's server with clients that stop reading (RSS per response, 12 MiB
+ * body): brotli at quality 5 with its default 4 MiB window ~10.6 MiB, gzip-6
+ * ~2 MiB. A body known to be small cannot fill a large window: brotli then
+ * holds about twice the body plus its hash tables.
+ */
+export function compressionMemoryEstimate(coding: CompressionCoding, sizeHint: number | undefined): number {
+  const MiB = 1024 * 1024;
+  if (coding === 'gzip') return 2 * MiB;
+  const large = 12 * MiB;
+  return sizeHint === undefined ? large : Math.min(large, 2 * MiB + 2 * sizeHint);
 }
 
 export function createCompressor(coding: CompressionCoding, settings: CompressionSettings, sizeHint?: number): Transform {

@@ -10,6 +10,7 @@ import { Transform, TransformCallback } from 'node:stream';
 import { DeflateRaw, constants, createDeflateRaw } from 'node:zlib';
 import adler32 from 'pako/lib/zlib/adler32.js';
 import { CompressorFactory, DeltaSectionOptions, DeltaSectionScanner, IfBlock, LiteralCompressor } from '../protocol/index';
+import { DeltaSectionStats, SCAN_SLICE_BYTES } from '../protocol/delta-sections';
 import { TAG_BLOCK, TAG_DIGEST, TAG_ZLIB } from '../protocol/wire';
 
 export interface DeltaTransformOptions extends DeltaSectionOptions {
@@ -25,6 +26,20 @@ const ZLIB_HEADER = [0x78, 0x9c];
 const OPEN_RUN_FLUSH_BYTES = 128 * 1024;
 /** A final, empty fixed-Huffman block (BFINAL=1, BTYPE=01, end-of-block): ends the deflate data. */
 const FINAL_EMPTY_BLOCK = [0x03, 0x00];
+/**
+ * zlib's deflate state at level 6 (windowBits 15, memLevel 8): window 64 KiB,
+ * prev 64 KiB, head 64 KiB, pending buffer 64 KiB (zlib's deflateInit2), plus
+ * its 16 KiB output chunk and some slack. pako's state is the same size.
+ */
+const DEFLATE_STATE_BYTES = 288 * 1024;
+
+/**
+ * Most bytes the literal path of one DeltaTransform holds: the deflate state,
+ * plus the literal bytes waiting for zlib (under OPEN_RUN_FLUSH_BYTES, plus one
+ * slice), their joined copy handed to zlib and zlib's output for them.
+ * Counted against the server's delta memory budget (PROTOCOL.md §5).
+ */
+export const LITERAL_PATH_MEMORY_BYTES = DEFLATE_STATE_BYTES + 3 * (OPEN_RUN_FLUSH_BYTES + SCAN_SLICE_BYTES);
 
 /**
  * The literal runs of one response, deflated on zlib's thread pool by one
@@ -105,6 +120,8 @@ class ThreadPoolRuns {
 }
 
 export class DeltaTransform extends Transform {
+  /** The scanner's counters (blocks, runs, economy stop), for the access log. */
+  readonly stats: DeltaSectionStats;
   private scanner: DeltaSectionScanner | null;
   private queue: Piece[] = [];
   private pendingJobs = 0;
@@ -136,6 +153,7 @@ export class DeltaTransform extends Transform {
       },
       onDigest: (digest) => emit(Uint8Array.of(TAG_DIGEST, ...digest)),
     });
+    this.stats = this.scanner.stats;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -155,26 +173,39 @@ export class DeltaTransform extends Transform {
     callback(error);
   }
 
+  /**
+   * Encodes a chunk slice by slice (SCAN_SLICE_BYTES), waiting for each
+   * slice's thread-pool jobs before the next: what waits for zlib stays
+   * under LITERAL_PATH_MEMORY_BYTES whatever the chunk size. The next chunk
+   * is taken only when this one's sections are out: backpressure.
+   */
   private encode(chunk: Uint8Array, final: boolean, callback: TransformCallback): void {
-    try {
-      this.scanner!.push(chunk, final);
-      this.threadPool?.flushOpenRun();
-      if (final) this.scanner = null;
-    } catch (error) {
-      callback(error as Error);
-      return;
-    }
-    // The next chunk is taken only when this one's sections are out: backpressure, bounded memory.
     const done = (error?: Error) => {
       if (final) this.threadPool?.destroy(); // only once its last flush has come back
       callback(error);
     };
-    if (this.pendingJobs === 0) {
-      this.pushReady();
-      done();
-    } else {
-      this.drain().then(() => done(), done);
-    }
+    let at = 0;
+    const step = (): void => {
+      try {
+        for (;;) {
+          const slice = chunk.subarray(at, at + SCAN_SLICE_BYTES);
+          at += slice.length;
+          const last = at >= chunk.length;
+          this.scanner!.push(slice, final && last);
+          this.threadPool?.flushOpenRun();
+          if (final && last) this.scanner = null;
+          if (this.pendingJobs > 0) {
+            this.drain().then(() => (last || this.destroyed ? done() : step()), done);
+            return;
+          }
+          this.pushReady();
+          if (last) return done();
+        }
+      } catch (error) {
+        done(error as Error);
+      }
+    };
+    step();
   }
 
   /** Pushes the queued pieces, all of them ready, as one chunk. */

@@ -9,16 +9,25 @@ import { pipeline, Readable, Transform, Writable } from 'node:stream';
 import { pipeline as pipelinePromise } from 'node:stream/promises';
 import type { CrcEngine } from '../core/crc-engine';
 import { getDefaultEngine } from '../core/embedded-core';
-import { CompressorFactory } from '../protocol/index';
+import { CompressorFactory, compileDeltaExclusions } from '../protocol/index';
 import type { AccessLogSink } from './access-log';
-import { CompressionSettings, DEFAULT_COMPRESSION, createCompressor, createDecompressor } from './content-coding';
+import {
+  CompressionSettings,
+  DEFAULT_COMPRESSION,
+  DEFAULT_MAX_COMPRESSION_BUFFER_BYTES,
+  compressionMemoryEstimate,
+  createCompressor,
+  createDecompressor,
+} from './content-coding';
+import { DEFAULT_MAX_DELTA_BUFFER_BYTES, deltaMemoryEstimate } from './delta-memory';
 import { DeltaTransform, DeltaTransformOptions } from './delta-transform';
 import { addCapability } from './header-passes';
 import { HeaderMap, headerText, writeHead } from './headers';
+import { MemoryBudget } from './memory-budget';
 import { nodeSha1 } from './node-codecs';
 import { OriginError } from './origin';
 import { OriginChoice, resolveOrigin } from './origin-choice';
-import { planResponse } from './response-plan';
+import { PlanSettings, planResponse } from './response-plan';
 
 export interface CrcsyncHandlerSettings {
   /** CRC engine for the matcher (default: the WASM core). */
@@ -29,6 +38,28 @@ export interface CrcsyncHandlerSettings {
   compression?: Partial<CompressionSettings>;
   /** Largest tail block a delta may need buffered (default 4 MiB); bigger If-Blocks get the normal response. */
   maxBlockBytes?: number;
+  /**
+   * Bytes all delta encodings in flight may hold together (default 256 MiB,
+   * DEFAULT_MAX_DELTA_BUFFER_BYTES). Each delta is charged an upper bound of
+   * its buffers when it starts (deltaMemoryEstimate: 1.5 .. 1.9 MiB) and
+   * credited when its response ends; a delta that does not fit gets the
+   * normal response, logged `pass=busy` (PROTOCOL.md §5).
+   */
+  maxDeltaBufferBytes?: number;
+  /**
+   * Bytes all gzip / br streams in flight may hold together (default 256 MiB,
+   * DEFAULT_MAX_COMPRESSION_BUFFER_BYTES; compressionMemoryEstimate: br up to
+   * ~12 MiB, gzip ~2 MiB each). Beyond it br falls back to gzip and gzip to
+   * the identity body, so slow readers cannot take the server's memory.
+   */
+  maxCompressionBufferBytes?: number;
+  /**
+   * Paths never sent as a delta (BREACH: responses that reflect request
+   * input beside a secret), e.g. `['/account/*', '/search']`; see
+   * src/protocol/delta-exclusions.ts for the pattern rules. They still get
+   * gzip / br unless the origin says `Cache-Control: no-transform`.
+   */
+  noDelta?: readonly string[];
   /** Access log sink, one call per response; null or omitted for none. */
   log?: AccessLogSink | null;
 }
@@ -37,7 +68,12 @@ export interface CrcsyncHandlerSettings {
 export type CrcsyncHandlerOptions = OriginChoice & CrcsyncHandlerSettings;
 
 export type NextFunction = (error?: unknown) => void;
-export type CrcsyncHandler = (req: IncomingMessage, res: ServerResponse, next?: NextFunction) => void;
+export type CrcsyncHandler = ((req: IncomingMessage, res: ServerResponse, next?: NextFunction) => void) & {
+  /** The memory budget of this handler's deltas in flight (what is charged now, and the limit). */
+  readonly deltaMemory: Pick<MemoryBudget, 'reservedBytes' | 'reservations' | 'limitBytes'>;
+  /** The memory budget of this handler's gzip / br streams in flight. */
+  readonly compressionMemory: Pick<MemoryBudget, 'reservedBytes' | 'reservations' | 'limitBytes'>;
+};
 
 /** Plain-text error response, with Capability like every response (PROTOCOL.md §2). */
 /** gzip/br of a body up to this size (known from the origin's Content-Length) is made whole and sent with a Content-Length. */
@@ -80,14 +116,28 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
     compressor: options.literalCompressor,
     sha1: nodeSha1,
   };
-  const settings = { compression, maxBlockBytes: options.maxBlockBytes };
+  const budget = new MemoryBudget(options.maxDeltaBufferBytes ?? DEFAULT_MAX_DELTA_BUFFER_BYTES);
+  const compressionBudget = new MemoryBudget(options.maxCompressionBufferBytes ?? DEFAULT_MAX_COMPRESSION_BUFFER_BYTES);
+  const settings: PlanSettings = {
+    compression,
+    maxBlockBytes: options.maxBlockBytes,
+    reserveDelta: (ifBlock) => budget.tryReserve(deltaMemoryEstimate(ifBlock.layout)),
+    reserveCompression: (coding, sizeHint) => compressionBudget.tryReserve(compressionMemoryEstimate(coding, sizeHint)),
+  };
   const log = options.log ?? null;
   const origin = resolveOrigin(options);
+  const exclusions = compileDeltaExclusions(options.noDelta ?? []);
 
   async function serve(req: IncomingMessage, res: ServerResponse, next: NextFunction | undefined): Promise<void> {
     const started = performance.now();
     const method = req.method ?? 'GET';
-    const record = (status: number, encoding: string, sentBytes: number, fullBytes: number, extra: { passReason?: string | null; aborted?: boolean } = {}) => {
+    const record = (
+      status: number,
+      encoding: string,
+      sentBytes: number,
+      fullBytes: number,
+      extra: { passReason?: string | null; aborted?: boolean; economy?: 'stop' } = {},
+    ) => {
       log?.({
         time: new Date(),
         method,
@@ -99,6 +149,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
         milliseconds: performance.now() - started,
         passReason: extra.passReason ?? undefined,
         aborted: extra.aborted,
+        economy: extra.economy,
       });
     };
     const abort = new AbortController();
@@ -130,10 +181,13 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
     }
 
     const plan = planResponse(
-      { method, ifBlock: req.headers['if-block'], acceptEncoding: req.headers['accept-encoding'] },
+      { method, ifBlock: req.headers['if-block'], acceptEncoding: req.headers['accept-encoding'], deltaExcluded: exclusions.excludes(req.url ?? '/') },
       answer,
       settings,
     );
+    // The delta's memory charge goes back when the response ends, however it ends (pipeline below, or the socket closing first).
+    const reservation = plan.reservation;
+    if (reservation) res.once('close', () => reservation.release());
     const passReason = req.headers['if-block'] === undefined ? null : plan.passReason;
     const body = answer.body;
     const originLength = Number(headerText(answer.headers, 'content-length'));
@@ -143,9 +197,14 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
       // Firefox reports as 0 for chunked responses) see what went over the wire.
       const compressed = await compressWhole(body, createCompressor(plan.compress, compression, originLength), abort.signal).catch(() => null);
       if (!compressed) {
-        // Client gone or the body failed: cut the response, as the streaming path's pipeline does.
-        res.destroy();
-        return record(plan.status, plan.encoding, 0, 0, { passReason, aborted: true });
+        if (abort.signal.aborted) {
+          res.destroy();
+          return record(plan.status, plan.encoding, 0, 0, { passReason, aborted: true });
+        }
+        // The origin's body failed before a byte was sent: say so (502) rather
+        // than drop the connection, which browsers retry (Firefox up to 10 times).
+        const sent = sendError(res, 502, 'Bad Gateway: the origin body ended early');
+        return record(502, 'identity', sent, sent, { passReason, aborted: true });
       }
       plan.headers.set('content-length', String(compressed.length));
       writeHead(res, plan.status, plan.headers);
@@ -155,6 +214,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
     writeHead(res, plan.status, plan.headers);
     if (!body || method === 'HEAD' || plan.status === 204 || plan.status === 304) {
       body?.destroy();
+      reservation?.release();
       res.end();
       return record(plan.status, plan.encoding, 0, 0, { passReason });
     }
@@ -162,7 +222,8 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
     const stages: Transform[] = [];
     if (plan.decode) stages.push(createDecompressor(plan.decode));
     const identity: Readable = stages.length ? stages[stages.length - 1] : body;
-    if (plan.delta) stages.push(new DeltaTransform(plan.delta, codecs));
+    const delta = plan.delta ? new DeltaTransform(plan.delta, codecs) : null;
+    if (delta) stages.push(delta);
     else if (plan.compress) {
       const length = Number(headerText(answer.headers, 'content-length'));
       stages.push(createCompressor(plan.compress, compression, Number.isFinite(length) ? length : undefined));
@@ -173,15 +234,18 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
     identity.on('data', (chunk: Buffer) => (fullBytes += chunk.length));
     if (last !== identity) last.on('data', (chunk: Buffer) => (sentBytes += chunk.length));
     pipeline([body, ...stages, res], (error) => {
-      record(plan.status, plan.encoding, last === identity ? fullBytes : sentBytes, fullBytes, { passReason, aborted: Boolean(error) });
+      reservation?.release();
+      const economy = delta && delta.stats.economyStopAt !== null ? 'stop' : undefined;
+      record(plan.status, plan.encoding, last === identity ? fullBytes : sentBytes, fullBytes, { passReason, aborted: Boolean(error), economy });
     });
   }
 
-  return (req, res, next) => {
+  const handler = (req: IncomingMessage, res: ServerResponse, next?: NextFunction) => {
     serve(req, res, next).catch((error: unknown) => {
       // A bug, not a client's doing: answer 500 (or cut the response) and keep serving.
       process.emitWarning(`crcsync handler: ${error instanceof Error ? error.stack : String(error)}`);
       sendError(res, 500, 'Internal Server Error');
     });
   };
+  return Object.assign(handler, { deltaMemory: budget, compressionMemory: compressionBudget });
 }

@@ -1,7 +1,7 @@
 // The Node reference server / reverse proxy: public surface (named exports only).
 export { createCrcsyncHandler } from './handler';
 export type { CrcsyncHandler, CrcsyncHandlerOptions, CrcsyncHandlerSettings, NextFunction } from './handler';
-export { MAX_REQUEST_HEADER_BYTES, createCrcsyncServer, listen } from './server';
+export { MAX_REQUEST_HEADER_BYTES, REQUEST_HEADERS_TIMEOUT_MS, createCrcsyncServer, listen } from './server';
 export type { CrcsyncServerOptions } from './server';
 export { resolveOrigin } from './origin-choice';
 export type { OriginChoice } from './origin-choice';
@@ -15,6 +15,9 @@ export { DemoSite, demoOrigin } from './demo-site';
 export type { DemoSiteOptions } from './demo-site';
 export { formatAccessLog, lineLogger } from './access-log';
 export type { AccessLogEntry, AccessLogSink } from './access-log';
-export { DEFAULT_COMPRESSION } from './content-coding';
+export { DEFAULT_COMPRESSION, DEFAULT_MAX_COMPRESSION_BUFFER_BYTES, MAX_DECODED_UPSTREAM_BYTES, compressionMemoryEstimate } from './content-coding';
+export { DEFAULT_MAX_DELTA_BUFFER_BYTES, deltaMemoryEstimate } from './delta-memory';
+export { MemoryBudget } from './memory-budget';
+export type { MemoryReservation } from './memory-budget';
 export type { CompressionSettings } from './content-coding';
 export { nodeSha1 } from './node-codecs';

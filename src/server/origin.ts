@@ -12,6 +12,12 @@ export interface OriginResponse {
   headers: HeaderMap;
   /** The body, or null when there is none (HEAD, 304, 204, 405...). */
   body: Readable | null;
+  /**
+   * The body ends when the origin's connection closes (no Content-Length,
+   * not chunked): its end cannot be told from a dropped connection, so it
+   * is never made into a delta (PassThroughReason 'close-delimited').
+   */
+  bodyEndsAtClose?: boolean;
 }
 
 /**

@@ -42,6 +42,18 @@ function isRetryable(method: string, framing: RequestFraming): boolean {
   return (method === 'GET' || method === 'HEAD') && framing.kind === 'none';
 }
 
+/**
+ * Whether a response's body is delimited by the close of the connection
+ * (RFC 9112 §6.3 item 8): it has a body, but neither a Content-Length nor a
+ * chunked transfer coding. Read before the hop-by-hop headers are removed.
+ */
+function endsAtClose(method: string, response: http.IncomingMessage): boolean {
+  const status = response.statusCode ?? 0;
+  if (method === 'HEAD' || status < 200 || status === 204 || status === 304) return false;
+  if (response.headers['content-length'] !== undefined) return false;
+  return !/(^|,)\s*chunked\s*$/i.test(response.headers['transfer-encoding'] ?? '');
+}
+
 export function proxyOrigin(upstreamUrl: string | URL, options: ProxyOriginOptions = {}): Origin {
   const upstream = new URL(upstreamUrl);
   if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') {
@@ -80,7 +92,7 @@ export function proxyOrigin(upstreamUrl: string | URL, options: ProxyOriginOptio
           responded = true;
           const responseHeaders = headersFromIncoming(response.headers);
           stripHopByHop(responseHeaders);
-          resolve({ status: response.statusCode ?? 502, headers: responseHeaders, body: response });
+          resolve({ status: response.statusCode ?? 502, headers: responseHeaders, body: response, bodyEndsAtClose: endsAtClose(method, response) });
         });
         request.on('timeout', () => request.destroy(new OriginError(504, `upstream ${upstream.host} timed out`)));
         request.on('error', (error: NodeJS.ErrnoException) => {

@@ -9,8 +9,9 @@ import {
   CompressionSettings,
   DECODABLE_CODINGS,
   isCompressibleType,
-  negotiateCompression,
+  acceptedCompressions,
 } from './content-coding';
+import type { MemoryReservation } from './memory-budget';
 import { addCapability, applyCompressionHeaders, applyDecodedHeaders, applyDeltaHeaders } from './header-passes';
 import { HeaderMap, headerText } from './headers';
 
@@ -18,11 +19,15 @@ export interface PlanRequest {
   method: string;
   ifBlock: string | string[] | undefined;
   acceptEncoding: string | undefined;
+  /** The operator excluded this request's path from delta encoding (delta-exclusions.ts). */
+  deltaExcluded?: boolean;
 }
 
 export interface PlanOrigin {
   status: number;
   headers: HeaderMap;
+  /** See OriginResponse.bodyEndsAtClose. */
+  bodyEndsAtClose?: boolean;
 }
 
 export interface ResponsePlan {
@@ -32,6 +37,8 @@ export interface ResponsePlan {
   decode: string | null;
   /** Make a delta against this If-Block, or null. */
   delta: IfBlock | null;
+  /** The delta's or the compressor's charge against its memory budget; released when the response ends. */
+  reservation: MemoryReservation | null;
   /** Compress with this coding, or null. */
   compress: CompressionCoding | null;
   /** What the access log shows: the Content-Encoding sent, `identity` when none. */
@@ -43,6 +50,18 @@ export interface ResponsePlan {
 export interface PlanSettings {
   compression: CompressionSettings;
   maxBlockBytes?: number;
+  /**
+   * Charges a delta against the memory budget (delta-memory.ts), or returns
+   * null when it does not fit: the normal response then, reason `busy`.
+   * Without it deltas are not budgeted.
+   */
+  reserveDelta?: (ifBlock: IfBlock) => MemoryReservation | null;
+  /**
+   * Charges a gzip / br stream against the compression budget, or returns
+   * null when it does not fit: then br falls back to gzip, and gzip to the
+   * identity body. Without it compression is not budgeted.
+   */
+  reserveCompression?: (coding: CompressionCoding, sizeHint: number | undefined) => MemoryReservation | null;
 }
 
 export function planResponse(request: PlanRequest, origin: PlanOrigin, settings: PlanSettings): ResponsePlan {
@@ -57,6 +76,8 @@ export function planResponse(request: PlanRequest, origin: PlanOrigin, settings:
     cacheControl: headers.get('cache-control'),
     decodable: DECODABLE_CODINGS,
     maxBlockBytes: settings.maxBlockBytes,
+    excluded: request.deltaExcluded,
+    bodyEndsAtClose: origin.bodyEndsAtClose,
   });
   const originEncoding = originContentEncoding(headerText(headers, 'content-encoding'));
   const plan: ResponsePlan = {
@@ -64,21 +85,29 @@ export function planResponse(request: PlanRequest, origin: PlanOrigin, settings:
     headers,
     decode: null,
     delta: null,
+    reservation: null,
     compress: null,
     encoding: originEncoding,
     passReason: decision.encode ? null : decision.reason,
   };
   if (decision.encode) {
-    if (decision.originEncoding !== 'identity') {
-      plan.decode = decision.originEncoding;
-      applyDecodedHeaders(headers);
+    const reservation = settings.reserveDelta ? settings.reserveDelta(decision.ifBlock) : null;
+    if (settings.reserveDelta && !reservation) {
+      // Over the memory budget for deltas in flight (§5): the normal response.
+      plan.passReason = 'busy';
+    } else {
+      plan.reservation = reservation;
+      if (decision.originEncoding !== 'identity') {
+        plan.decode = decision.originEncoding;
+        applyDecodedHeaders(headers);
+      }
+      plan.delta = decision.ifBlock;
+      applyDeltaHeaders(headers, decision.originEncoding);
+      plan.encoding = 'crcsync';
+      return plan;
     }
-    plan.delta = decision.ifBlock;
-    applyDeltaHeaders(headers, decision.originEncoding);
-    plan.encoding = 'crcsync';
-    return plan;
   }
-  const coding = chooseCompression(request, origin.status, headers, settings.compression);
+  const coding = affordableCompression(compressionCandidates(request, origin.status, headers, settings.compression), headers, settings, plan);
   if (coding) {
     plan.compress = coding;
     applyCompressionHeaders(headers, coding);
@@ -87,14 +116,35 @@ export function planResponse(request: PlanRequest, origin: PlanOrigin, settings:
   return plan;
 }
 
-/** gzip / br for the normal response: GET, 200, identity, compressible, not no-transform, not tiny. */
-function chooseCompression(request: PlanRequest, status: number, headers: HeaderMap, settings: CompressionSettings): CompressionCoding | null {
-  if (request.method !== 'GET' || status !== 200) return null;
-  if (originContentEncoding(headerText(headers, 'content-encoding')) !== 'identity') return null;
-  if (headers.has('content-range')) return null;
-  if (cacheControlDirectives(headers.get('cache-control')).has('no-transform')) return null;
-  if (!isCompressibleType(headerText(headers, 'content-type'))) return null;
+/**
+ * The best coding the client accepts that the compression budget has room
+ * for: a slow reader holds a brotli stream's window and hash tables (~11 MiB
+ * for a large body) for as long as it reads, so 500 of them would take
+ * gigabytes; gzip holds ~2 MiB, the identity body nothing. So br falls back
+ * to gzip, and gzip to identity, which every client accepts.
+ */
+function affordableCompression(candidates: CompressionCoding[], headers: HeaderMap, settings: PlanSettings, plan: ResponsePlan): CompressionCoding | null {
+  if (!settings.reserveCompression) return candidates[0] ?? null;
   const length = Number(headerText(headers, 'content-length') ?? NaN);
-  if (Number.isFinite(length) && length < settings.minBytes) return null;
-  return negotiateCompression(request.acceptEncoding);
+  const sizeHint = Number.isFinite(length) ? length : undefined;
+  for (const coding of candidates) {
+    const reservation = settings.reserveCompression(coding, sizeHint);
+    if (reservation) {
+      plan.reservation = reservation;
+      return coding;
+    }
+  }
+  return null;
+}
+
+/** gzip / br for the normal response, best first: GET, 200, identity, compressible, not no-transform, not tiny. */
+function compressionCandidates(request: PlanRequest, status: number, headers: HeaderMap, settings: CompressionSettings): CompressionCoding[] {
+  if (request.method !== 'GET' || status !== 200) return [];
+  if (originContentEncoding(headerText(headers, 'content-encoding')) !== 'identity') return [];
+  if (headers.has('content-range')) return [];
+  if (cacheControlDirectives(headers.get('cache-control')).has('no-transform')) return [];
+  if (!isCompressibleType(headerText(headers, 'content-type'))) return [];
+  const length = Number(headerText(headers, 'content-length') ?? NaN);
+  if (Number.isFinite(length) && length < settings.minBytes) return [];
+  return acceptedCompressions(request.acceptEncoding);
 }

@@ -29,6 +29,15 @@ per response on stderr. Stops on SIGINT / SIGTERM.
   --deflater NAME      zlib (native, default), fflate, or pako (byte-exact with
                        the reference vectors) for the delta's literal runs
   --demo-seed N        seed for the demo site's content (default 1)
+  --max-delta-memory N memory all deltas in flight may hold, in MiB (default
+                       256); a delta that does not fit gets the normal response
+  --max-compression-memory N  memory all gzip / br streams in flight may hold,
+                       in MiB (default 256); past it br falls back to gzip,
+                       gzip to the plain body
+  --no-delta PATTERN   never answer paths matching PATTERN with a delta (repeat
+                       for more; * matches anything, e.g. '/account/*'): for
+                       responses that reflect request input beside a secret
+                       (BREACH, see SECURITY.md); they still get gzip / br
   --log FILE           append the access log to FILE instead of stderr
   --quiet              no access log`;
 
@@ -44,11 +53,15 @@ export const SERVE_OPTIONS = {
   'trust-forwarded': { type: 'boolean' },
   deflater: { type: 'string', default: 'zlib' },
   'demo-seed': { type: 'string' },
+  'max-delta-memory': { type: 'string' },
+  'max-compression-memory': { type: 'string' },
+  'no-delta': { type: 'string', multiple: true },
   log: { type: 'string' },
   quiet: { type: 'boolean' },
 } as const;
 
-export type ServeValues = { [Name in keyof typeof SERVE_OPTIONS]?: (typeof SERVE_OPTIONS)[Name]['type'] extends 'boolean' ? boolean : string };
+type FlagValue<Flag> = Flag extends { type: 'boolean' } ? boolean : Flag extends { multiple: true } ? string[] : string;
+export type ServeValues = { [Name in keyof typeof SERVE_OPTIONS]?: FlagValue<(typeof SERVE_OPTIONS)[Name]> };
 
 /** A flag combination that cannot work; cli.ts shows it with the usage text. */
 export class ServeArgumentError extends Error {}
@@ -58,6 +71,17 @@ function wholeNumber(text: string | undefined, flag: string, max: number): numbe
   const value = Number(text);
   if (!/^[0-9]+$/.test(text) || value > max) throw new ServeArgumentError(`${flag} wants a whole number up to ${max}, got "${text}"`);
   return value;
+}
+
+function mebibytes(value: number | undefined): number | undefined {
+  return value === undefined ? undefined : value * 1024 * 1024;
+}
+
+function deltaExclusionPatterns(patterns: string[] | undefined): string[] | undefined {
+  for (const pattern of patterns ?? []) {
+    if (!pattern.startsWith('/')) throw new ServeArgumentError(`--no-delta wants a path pattern starting with "/", got "${pattern}"`);
+  }
+  return patterns;
 }
 
 export interface ServeConfig {
@@ -102,6 +126,9 @@ export function serveConfigFromArgs(values: ServeValues): ServeConfig {
     options: {
       ...origin,
       literalCompressor: deflaters[deflater as keyof typeof deflaters],
+      maxDeltaBufferBytes: mebibytes(wholeNumber(values['max-delta-memory'], '--max-delta-memory', 1024 * 1024)),
+      maxCompressionBufferBytes: mebibytes(wholeNumber(values['max-compression-memory'], '--max-compression-memory', 1024 * 1024)),
+      noDelta: deltaExclusionPatterns(values['no-delta']),
       cert: values.cert === undefined ? undefined : readFileSync(values.cert),
       key: values.key === undefined ? undefined : readFileSync(values.key),
     },

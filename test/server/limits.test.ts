@@ -40,7 +40,8 @@ const HOSTILE: Array<[string, string, string]> = [
   ['field without value', `v=1; fs; h=${goodHashes}`, 'invalid-if-block'],
   ['empty value', '', 'invalid-if-block'],
   ['10,000 equal hashes (over 4 KiB)', `v=1; fs=1000000; h=${equalHashes(10_000)}`, 'invalid-if-block'],
-  ['a tail block bigger than the 4 MiB buffer budget', `v=1; fs=${64 * 1024 * 1024}; h=${equalHashes(1)}`, 'window-too-large'],
+  ['one 64 MiB block (bs over 128 KiB)', `v=1; fs=${64 * 1024 * 1024}; h=${equalHashes(1)}`, 'block-size'],
+  ['bs = 4 (fs = 160, n = 40)', `v=1; fs=160; h=${equalHashes(40)}`, 'block-size'],
 ];
 
 describe('§5 limits over HTTP', () => {

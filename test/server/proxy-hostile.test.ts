@@ -318,6 +318,47 @@ describe('a stale pooled upstream connection', () => {
   });
 });
 
+describe('a close-delimited upstream body', () => {
+  it('is never made into a delta: a body cut short would verify', async () => {
+    // HTTP/1.1 without Content-Length or chunking: the body ends when the connection does (RFC 9112 §6.3).
+    const server = net.createServer((socket) => {
+      socket.once('data', () => socket.end(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n${pair.new.toString('latin1')}`, 'latin1'));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const proxy = await startCrcsync({ upstream: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    try {
+      const result = await fetchLogged(proxy, '/page', { headers: { 'If-Block': ifBlock, 'Accept-Encoding': 'gzip' } });
+      expect(result.headers['content-encoding']).toBe('gzip');
+      expect(zlib.gunzipSync(result.body).equals(pair.new)).toBe(true);
+      expect(result.log.passReason).toBe('close-delimited');
+    } finally {
+      await proxy.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
+describe('an upstream body shorter than its Content-Length', () => {
+  it('gets a 502 when nothing was sent yet, not a dropped connection that browsers retry', async () => {
+    const server = net.createServer((socket) => {
+      socket.once('data', () => socket.end(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: ${pair.new.length + 100}\r\n\r\n${pair.new.toString('latin1')}`, 'latin1'));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const proxy = await startCrcsync({ upstream: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    try {
+      const result = await fetchLogged(proxy, '/page', { headers: { 'Accept-Encoding': 'gzip' } });
+      expect(result.status).toBe(502);
+      expect(result.headers.capability).toBe('crcsync; m=1');
+      expect(result.log).toMatchObject({ status: 502, aborted: true });
+    } finally {
+      await proxy.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
 describe('an upstream gzip bomb', () => {
   it('is decoded only up to the cap: the response is cut there, not after seconds of inflate', async () => {
     // 256 MiB of zeros in ~260 KB of gzip: decoded in full it costs the server seconds.

@@ -48,9 +48,32 @@ describe('decideDeltaEncoding', () => {
     ['an invalid If-Block', { ifBlock: 'v=1, fs=4000, h=AAAA' }, 'invalid-if-block'],
     ['two If-Block lines', { ifBlock: [ifBlock, ifBlock] }, 'invalid-if-block'],
     ['a tail over the budget', { maxBlockBytes: 50 }, 'window-too-large'],
+    ['a path the operator excluded', { excluded: true }, 'excluded'],
+    ['a body that ends when the connection closes', { bodyEndsAtClose: true }, 'close-delimited'],
   ] as const)('passes through %s', (_label, change, reason) => {
     const decision = decideDeltaEncoding({ ...encodable, ...change });
     expect(decision).toMatchObject({ encode: false, reason });
+  });
+
+  describe('block size (§5: 5 B <= bs <= 128 KiB, what honest clients send)', () => {
+    const hashes = (count: number) => 'A'.repeat(Math.ceil((count * 8 * 4) / 3));
+    it.each([
+      ['bs = 1 (fs = 256, n = 256)', 256, 256, 'block-size'],
+      ['bs = 4 (fs = 199, n = 40)', 199, 40, 'block-size'],
+      ['bs = 128 KiB + 1 (n = 1)', 128 * 1024 + 1, 1, 'block-size'],
+      ['bs = 4 MiB (n = 1)', 4 * 1024 * 1024, 1, 'block-size'],
+      ['bs = 256 KiB (fs = 64 MiB, n = 256)', 64 * 1024 * 1024, 256, 'block-size'],
+    ] as const)('passes through %s', (_label, fileSize, count, reason) => {
+      expect(decideDeltaEncoding({ ...encodable, ifBlock: `v=1; fs=${fileSize}; h=${hashes(count)}` })).toMatchObject({ encode: false, reason });
+    });
+    it.each([
+      ['bs = 5 (fs = 200, n = 40: the smallest honest base)', 200, 40],
+      ['bs = 104,857 (fs = 4 MiB, n = 40: the largest honest base)', 4 * 1024 * 1024, 40],
+      ['bs = 128 KiB exactly (n = 1)', 128 * 1024, 1],
+      ['bs = 5 with n = 256 (fs = 1280)', 1280, 256],
+    ] as const)('encodes %s', (_label, fileSize, count) => {
+      expect(decideDeltaEncoding({ ...encodable, ifBlock: `v=1; fs=${fileSize}; h=${hashes(count)}` })).toMatchObject({ encode: true });
+    });
   });
 
   it('keeps the parse error for the log', () => {
