@@ -257,11 +257,12 @@ export const DELTA_STALLED = 'DELTA_STALLED';
  * Fallback reasons that implicate the cached base. A rebuilt body whose
  * SHA-1 does not match, or a block index the base does not have, is what a
  * base that differs from the one the server hashed produces; an exception
- * inside the decoder could be either side, so the base goes too. Everything
+ * inside the decoder (DECODER_INTERNAL, or DECODER_EXCEPTION from an
+ * adapter) could be either side, so the base goes too. Everything
  * else (a stall, a broken or truncated stream, a lying server, a storage or
  * filter error) says nothing against the base: §5 keeps it "as it was".
  */
-const BASE_IMPLICATED = new Set(['DELTA_DIGEST_MISMATCH', 'DELTA_BLOCK_OUT_OF_RANGE', 'BASE_UNUSABLE', 'DECODER_EXCEPTION', 'DELTA_INFLATE_RATIO']);
+const BASE_IMPLICATED = new Set(['DELTA_DIGEST_MISMATCH', 'DELTA_BLOCK_OUT_OF_RANGE', 'BASE_UNUSABLE', 'DECODER_EXCEPTION', 'DECODER_INTERNAL', 'DELTA_INFLATE_RATIO']);
 
 /**
  * Whether a fallback for `reason` drops the cached base before refetching

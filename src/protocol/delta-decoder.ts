@@ -129,8 +129,10 @@ export class DeltaDecoder {
     this.state = 'failed';
     this.inflater = null;
     this.body = new Uint8Array(0);
+    // pako's inflate reports problems as status codes, never by throwing: anything
+    // else that escapes is the decoder's own failure, and is not called a zlib error.
     this.failure =
-      error instanceof CrcsyncError ? error : new CrcsyncError('DELTA_ZLIB', error instanceof Error ? error.message : String(error));
+      error instanceof CrcsyncError ? error : new CrcsyncError('DECODER_INTERNAL', error instanceof Error ? error.message : String(error));
     throw this.failure;
   }
 

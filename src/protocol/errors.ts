@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   DELTA_TOO_LARGE: 'rebuilt body would exceed the configured size cap',
   DELTA_INFLATE_RATIO: 'delta Z sections inflate to more than a sane ratio to the delta bytes received allows (decompression bomb)',
   BASE_UNUSABLE: 'cached body cannot serve as a delta base (size outside 200 bytes .. 4 MiB for 40 blocks)',
+  DECODER_INTERNAL: 'the decoder failed for a reason of its own (a bug or an allocation failure), not a fault of the delta as far as it can tell',
   STREAM_STATE: 'push() called after the final chunk',
 } as const;
 

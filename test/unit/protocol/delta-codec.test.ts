@@ -203,6 +203,20 @@ describe('delta decoder (PROTOCOL.md §3, §5)', () => {
     expect(() => done.push(good, true)).toThrow(/after the final chunk/);
   });
 
+  it('a failure of its own is DECODER_INTERNAL, never reported as a zlib error of the delta', () => {
+    const failingSha1 = () => ({
+      update() {
+        throw new RangeError('out of memory while hashing');
+      },
+      digest(): Uint8Array {
+        throw new RangeError('unreachable');
+      },
+    });
+    const decoder = new DeltaDecoder(base, { sha1: failingSha1 });
+    expect(() => decoder.push(good, true)).toThrow(expect.objectContaining({ code: 'DECODER_INTERNAL' }));
+    expect(() => decoder.push(good, true)).toThrow(expect.objectContaining({ code: 'DECODER_INTERNAL' }));
+  });
+
   it('refuses a base too small for its block count', () => {
     expect(() => new DeltaDecoder(new Uint8Array(39))).toThrow(expect.objectContaining({ code: 'BASE_UNUSABLE' }));
   });

@@ -1,0 +1,85 @@
+// `crcsync serve` as a separate process for the HTTP fuzz: the CLI bundled
+// from the current src/ with esbuild (as scripts/build.mjs does), started on
+// 127.0.0.1 with --port 0. A process of its own, so a crash shows as an exit
+// and its CPU time (all threads, zlib's pool included) can be read from
+// /proc/<pid>/stat around batches of requests.
+
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as esbuild from 'esbuild';
+import { waitFor, withTimeout } from '../server/http-helpers';
+
+const REPO = resolve(__dirname, '../..');
+
+/** Bundles src/cli.ts into `dir`; returns the script's path. */
+export async function bundleCli(dir: string): Promise<string> {
+  const cli = join(dir, 'cli.js');
+  await esbuild.build({
+    entryPoints: [join(REPO, 'src/cli.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    loader: { '.wasm': 'binary' },
+    outfile: cli,
+    logLevel: 'warning',
+  });
+  return cli;
+}
+
+export interface ServeProcess {
+  child: ChildProcess;
+  url: string;
+  stderr(): string;
+  /** CPU time (user + system, all threads) the process has used, in ms. */
+  cpuMilliseconds(): number;
+  /** Peak resident memory so far (VmHWM), in MiB. */
+  peakRssMiB(): number;
+  /** SIGTERM; resolves the exit code. */
+  stop(): Promise<number | null>;
+}
+
+let ticksPerSecond = 0;
+function clockTicks(): number {
+  if (!ticksPerSecond) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** utime + stime of a process from /proc/<pid>/stat (fields 14 and 15, after the parenthesised name). */
+export function processCpuMilliseconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state), so utime (14) is fields[11] and stime (15) fields[12].
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks();
+}
+
+export async function startServe(cli: string, args: string[]): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [cli, 'serve', '--host', '127.0.0.1', '--port', '0', '--quiet', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk).slice(-20_000)));
+  await waitFor(() => /crcsync serving \S+\n/.test(stdout) || child.exitCode !== null, 'the "crcsync serving" line');
+  const match = /crcsync serving (\S+)\n/.exec(stdout);
+  if (!match) throw new Error(`crcsync serve did not start: ${stderr}`);
+  return {
+    child,
+    url: match[1].replace(/\/$/, ''),
+    stderr: () => stderr,
+    cpuMilliseconds: () => processCpuMilliseconds(child.pid!),
+    peakRssMiB: () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024,
+    stop: () => {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+      const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+      child.kill('SIGTERM');
+      return withTimeout(exited, 'crcsync serve to exit');
+    },
+  };
+}
