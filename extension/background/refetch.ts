@@ -15,6 +15,7 @@
 // - bounded: no byte for the stall timeout, over the deadline, or more than
 //   the rebuilt-size cap ends it (AbortController).
 
+import { concatBytes } from '../../src/protocol/byte-buffers';
 import { HeaderEntry, RefetchRefusal, refetchCredentials, refetchRefusal } from '../../src/protocol/client-policy';
 
 /**
@@ -129,11 +130,5 @@ async function readBounded(response: Response, maxBytes: number, progress: () =>
     }
     chunks.push(value);
   }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.length;
-  }
-  return body;
+  return concatBytes(chunks, size);
 }

@@ -11,6 +11,7 @@
 // - captureBody: a plain 200; pass every chunk through unchanged at once and
 //   keep a copy to store after the stream completes.
 
+import { concatBytes } from '../../src/protocol/byte-buffers';
 import { DeltaDecoder } from '../../src/protocol/delta-decoder';
 import { DELTA_STALLED } from '../../src/protocol/client-policy';
 import { isCrcsyncError } from '../../src/protocol/errors';
@@ -196,13 +197,7 @@ export function captureBody(filter: StreamFilter, job: CaptureJob): void {
   filter.onstop = () => {
     filter.close();
     if (!keeping) return job.done(null, size);
-    const body = new Uint8Array(size);
-    let at = 0;
-    for (const chunk of chunks) {
-      body.set(chunk, at);
-      at += chunk.length;
-    }
-    job.done(body, size);
+    job.done(concatBytes(chunks, size), size);
   };
   filter.onerror = () => {
     job.log(`capture filter error: ${filter.error}`);

@@ -62,12 +62,17 @@ export class OutputCollector {
     const total = this.length;
     this.length = 0;
     if (pieces.length === 1) return pieces[0].slice();
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const piece of pieces) {
-      out.set(piece, at);
-      at += piece.length;
-    }
-    return out;
+    return concatBytes(pieces, total);
   }
+}
+
+/** The pieces one after another in a new array (`total`: their summed length, when the caller knows it). */
+export function concatBytes(pieces: readonly Uint8Array[], total = pieces.reduce((sum, piece) => sum + piece.length, 0)): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  return out;
 }

@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { seededRandom } from '../helpers/random';
-import { LaunchedFirefox, WAIT_MS, askBackground, launchFirefox, openExtensionPage, waitFor, withTimeout } from './helpers/firefox';
+import { LaunchedFirefox, WAIT_MS, askBackground, launchFirefox, openExtensionPage, sendTestHook, waitFor, withTimeout } from './helpers/firefox';
 import { SiteServer, startSiteServer } from './helpers/servers';
 
 const START_PAGE = '/start.html';
@@ -37,16 +37,6 @@ interface StoreCheck {
   entries: { key: string; size: number; lastUsedAt: number }[];
   bodies: number;
   problems: string[];
-}
-
-function sendTestHook<T>(control: Page, message: Record<string, unknown>, what: string): Promise<T> {
-  return withTimeout(
-    control.evaluate(
-      (m) => (globalThis as unknown as { browser: { runtime: { sendMessage(m: unknown): Promise<unknown> } } }).browser.runtime.sendMessage(m),
-      message,
-    ) as Promise<T>,
-    what,
-  );
 }
 
 const checkStore = (control: Page) => sendTestHook<StoreCheck>(control, { type: 'crcsync-test:checkStore' }, 'the store check');

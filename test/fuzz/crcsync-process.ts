@@ -1,32 +1,12 @@
 // `crcsync serve` as a separate process for the HTTP fuzz: the CLI bundled
-// from the current src/ with esbuild (as scripts/build.mjs does), started on
+// from the current src/ (test/helpers/bundle-cli.ts), started on
 // 127.0.0.1 with --port 0. A process of its own, so a crash shows as an exit
 // and its CPU time (all threads, zlib's pool included) can be read from
 // /proc/<pid>/stat around batches of requests.
 
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import * as esbuild from 'esbuild';
 import { waitFor, withTimeout } from '../server/http-helpers';
-
-const REPO = resolve(__dirname, '../..');
-
-/** Bundles src/cli.ts into `dir`; returns the script's path. */
-export async function bundleCli(dir: string): Promise<string> {
-  const cli = join(dir, 'cli.js');
-  await esbuild.build({
-    entryPoints: [join(REPO, 'src/cli.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    loader: { '.wasm': 'binary' },
-    outfile: cli,
-    logLevel: 'warning',
-  });
-  return cli;
-}
 
 export interface ServeProcess {
   child: ChildProcess;

@@ -31,7 +31,9 @@ import { nodeSha1 } from '../../src/server/node-codecs';
 import { readSections } from '../helpers/delta-sections';
 import { mutate, seededRandom } from '../helpers/random';
 import { startPlain, TestServer, withTimeout } from '../server/http-helpers';
-import { bundleCli, ServeProcess, startServe } from './crcsync-process';
+import { bundleCli } from '../helpers/bundle-cli';
+import { textBody } from '../server/fixtures';
+import { ServeProcess, startServe } from './crcsync-process';
 import { describeSeed, FUZZ_LONG, FUZZ_SEED, fuzzParameters, fuzzRuns, fuzzTimeoutMs, recordLongRun } from './fuzz-settings';
 import {
   baseForModel,
@@ -42,7 +44,6 @@ import {
   modelIfBlock,
   ModelIfBlock,
   Page,
-  textBody,
   VALUE_CLASSES,
   ValueClass,
 } from './if-block-values';

@@ -16,6 +16,7 @@ import fc from 'fast-check';
 import { getDefaultEngine } from '../../src/core/embedded-core';
 import { encodeBase64Unpadded } from '../../src/protocol/base64';
 import { mutate, randomBytes, seededRandom } from '../helpers/random';
+import { textBody } from '../server/fixtures';
 
 export interface Page {
   path: string;
@@ -142,19 +143,6 @@ function blockHashes(base: Uint8Array, blockCount: number): Uint8Array {
 
 export function ifBlockOf(base: Uint8Array, blockCount: number): string {
   return `v=1; fs=${base.length}; h=${encodeBase64Unpadded(blockHashes(base, blockCount))}`;
-}
-
-const WORDS = 'the server streams a delta of blocks the client already holds and deflates only what changed since its copy'.split(' ');
-
-export function textBody(random: () => number, bytes: number): Buffer {
-  const parts: string[] = [];
-  let length = 0;
-  while (length < bytes) {
-    const line = `<p id="p${parts.length}">${Array.from({ length: 12 }, () => WORDS[Math.floor(random() * WORDS.length)]).join(' ')}</p>\n`;
-    parts.push(line);
-    length += line.length;
-  }
-  return Buffer.from(parts.join('').slice(0, bytes));
 }
 
 /** The pages both servers serve: a realistic text page, a small one, binary, and empty. */

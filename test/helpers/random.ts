@@ -1,6 +1,8 @@
 // Seeded pseudo-random data for reproducible tests (mulberry32, shared with the demo site).
 
-export { seededRandom } from '../../src/server/demo-site';
+import { seededRandom } from '../../src/server/demo-site';
+
+export { seededRandom };
 
 export function randomBytes(random: () => number, length: number, alphabet = 256): Uint8Array {
   const out = new Uint8Array(length);
@@ -31,4 +33,23 @@ export function mutate(random: () => number, base: Uint8Array, edits: number): U
     else out.splice(at, piece.length, ...piece);
   }
   return Uint8Array.from(out);
+}
+
+const NEWS_WORDS = ['<div class="story">', 'crcsync', 'delta', '</div>\n', 'news', 'the', 'browser', '<a href="/item?id=', '">', 'cache', 'page'];
+
+/**
+ * A news-page-like text of exactly `bytes` bytes for a seed: few distinct
+ * words, a third of them followed by a number, so its common n-grams are
+ * very common (what a hostile If-Block picks its blocks from).
+ */
+export function newsText(seed: number, bytes: number): Buffer {
+  const random = seededRandom(seed);
+  const parts: string[] = [];
+  let length = 0;
+  while (length < bytes) {
+    const word = NEWS_WORDS[Math.floor(random() * NEWS_WORDS.length)] + (random() < 0.3 ? String(Math.floor(random() * 100000)) : '') + ' ';
+    parts.push(word);
+    length += word.length;
+  }
+  return Buffer.from(parts.join('')).subarray(0, bytes);
 }

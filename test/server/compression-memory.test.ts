@@ -5,13 +5,12 @@
 // the responses end.
 
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { compressionMemoryEstimate, DEFAULT_MAX_COMPRESSION_BUFFER_BYTES } from '../../src/server/content-coding';
 import { createCrcsyncHandler, CrcsyncHandler } from '../../src/server/handler';
 import type { Origin } from '../../src/server/origin';
 import { ServeArgumentError, serveConfigFromArgs } from '../../src/server/serve-command';
-import { decodeResponse, fetchRaw, waitFor, withTimeout } from './http-helpers';
+import { decodeResponse, fetchRaw, startListener, waitFor, withTimeout } from './http-helpers';
 
 const page = Buffer.from('<p>a page that streams without a Content-Length</p>\n'.repeat(4000));
 const BR = compressionMemoryEstimate('br', undefined);
@@ -34,17 +33,7 @@ function testOrigin(held: Array<() => void>): Origin {
 async function start(maxCompressionBufferBytes?: number) {
   const held: Array<() => void> = [];
   const handler: CrcsyncHandler = createCrcsyncHandler({ origin: testOrigin(held), maxCompressionBufferBytes, log: null });
-  const server = http.createServer(handler);
-  await withTimeout(new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve)), 'listen');
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const close = () =>
-    withTimeout(
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-      'close',
-    );
+  const { url, close } = await startListener(handler);
   return { url, handler, held, close };
 }
 

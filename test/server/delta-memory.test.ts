@@ -6,7 +6,6 @@
 // exact response, logged pass=busy.
 
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { getDefaultEngine } from '../../src/core/embedded-core';
 import { formatIfBlock, parseIfBlock } from '../../src/protocol/if-block';
@@ -17,7 +16,7 @@ import { createCrcsyncHandler, CrcsyncHandler } from '../../src/server/handler';
 import type { Origin } from '../../src/server/origin';
 import { ServeArgumentError, serveConfigFromArgs } from '../../src/server/serve-command';
 import { mutate, randomBytes, seededRandom } from '../helpers/random';
-import { decodeResponse, fetchRaw, waitFor, withTimeout } from './http-helpers';
+import { decodeResponse, fetchRaw, startListener, waitFor, withTimeout } from './http-helpers';
 
 const random = seededRandom(12);
 const old = Buffer.from(randomBytes(random, 2 * 1024 * 1024, 64).map((byte) => 32 + byte));
@@ -56,17 +55,7 @@ async function start(maxDeltaBufferBytes?: number): Promise<Running> {
   const held: Held[] = [];
   const logs: AccessLogEntry[] = [];
   const handler = createCrcsyncHandler({ origin: testOrigin(held), maxDeltaBufferBytes, log: (entry) => logs.push(entry) });
-  const server = http.createServer(handler);
-  await withTimeout(new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve)), 'listen');
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const close = () =>
-    withTimeout(
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-      'close',
-    );
+  const { url, close } = await startListener(handler);
   return { url, handler, logs, held, close };
 }
 

@@ -18,26 +18,14 @@ import { formatAccessLog } from '../../src/server/access-log';
 import { DeltaTransform } from '../../src/server/delta-transform';
 import { nodeSha1 } from '../../src/server/node-codecs';
 import { readSections } from '../helpers/delta-sections';
-import { randomBytes, randomSplit, seededRandom } from '../helpers/random';
+import { newsText, randomBytes, randomSplit, seededRandom } from '../helpers/random';
 import { decodeResponse, fetchLogged, startCrcsync, TestServer } from './http-helpers';
 
 const engine = getDefaultEngine();
 const SMALL_CONSTANT = ECONOMY_SLACK_BYTES + Z_SECTION_OVERHEAD_BYTES + 64;
 
-function textBody(seed: number, bytes: number): Buffer {
-  const random = seededRandom(seed);
-  const words = ['<li class="story">', 'crcsync', 'server', '</li>\n', 'news', 'the', 'delta', '<a href="/item?id=', '">', 'cache'];
-  const parts: string[] = [];
-  let length = 0;
-  while (length < bytes) {
-    const word = words[Math.floor(random() * words.length)] + (random() < 0.3 ? String(Math.floor(random() * 100000)) : '') + ' ';
-    parts.push(word);
-    length += word.length;
-  }
-  return Buffer.from(parts.join('')).subarray(0, bytes);
-}
 
-const page = textBody(21, 1024 * 1024);
+const page = newsText(21, 1024 * 1024);
 
 function hashesOf(blocks: Uint8Array[]): Uint8Array {
   const hashes = new Uint8Array(blocks.length * 8);

@@ -11,7 +11,8 @@ export interface FixturePair {
 
 const WORDS = 'the server streams a delta of blocks the client already holds and deflates only what changed since its copy'.split(' ');
 
-function textBody(random: () => number, bytes: number): Buffer {
+/** An HTML-like text body of `bytes` bytes, words drawn by `random`. */
+export function textBody(random: () => number, bytes: number): Buffer {
   const parts: string[] = [];
   let length = 0;
   while (length < bytes) {

@@ -55,6 +55,13 @@ export async function startCrcsync(options: CrcsyncServerOptions): Promise<TestS
   return { url: `${scheme}://127.0.0.1:${port}`, port, server, logs, close: closer(server) };
 }
 
+/** Any request listener (e.g. a crcsync handler whose budgets the test reads) on 127.0.0.1. */
+export async function startListener(listener: http.RequestListener): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer(listener);
+  const port = await listenOnLoopback(server);
+  return { url: `http://127.0.0.1:${port}`, close: closer(server) };
+}
+
 /** A plain HTTP server on 127.0.0.1 (an upstream for the proxy). */
 export async function startPlain(listener: http.RequestListener): Promise<TestServer> {
   const server = http.createServer(listener);

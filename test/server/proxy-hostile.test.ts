@@ -318,15 +318,24 @@ describe('a stale pooled upstream connection', () => {
   });
 });
 
+/** An upstream that answers whatever it is sent with `response` (raw bytes, latin1) and closes the connection. */
+async function startCannedUpstream(response: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server = net.createServer((socket) => {
+    socket.once('data', () => socket.end(response, 'latin1'));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 describe('a close-delimited upstream body', () => {
   it('is never made into a delta: a body cut short would verify', async () => {
     // HTTP/1.1 without Content-Length or chunking: the body ends when the connection does (RFC 9112 §6.3).
-    const server = net.createServer((socket) => {
-      socket.once('data', () => socket.end(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n${pair.new.toString('latin1')}`, 'latin1'));
-      socket.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const proxy = await startCrcsync({ upstream: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    const upstream = await startCannedUpstream(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n${pair.new.toString('latin1')}`);
+    const proxy = await startCrcsync({ upstream: upstream.url });
     try {
       const result = await fetchLogged(proxy, '/page', { headers: { 'If-Block': ifBlock, 'Accept-Encoding': 'gzip' } });
       expect(result.headers['content-encoding']).toBe('gzip');
@@ -334,19 +343,15 @@ describe('a close-delimited upstream body', () => {
       expect(result.log.passReason).toBe('close-delimited');
     } finally {
       await proxy.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await upstream.close();
     }
   });
 });
 
 describe('an upstream body shorter than its Content-Length', () => {
   it('gets a 502 when nothing was sent yet, not a dropped connection that browsers retry', async () => {
-    const server = net.createServer((socket) => {
-      socket.once('data', () => socket.end(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: ${pair.new.length + 100}\r\n\r\n${pair.new.toString('latin1')}`, 'latin1'));
-      socket.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const proxy = await startCrcsync({ upstream: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    const upstream = await startCannedUpstream(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: ${pair.new.length + 100}\r\n\r\n${pair.new.toString('latin1')}`);
+    const proxy = await startCrcsync({ upstream: upstream.url });
     try {
       const result = await fetchLogged(proxy, '/page', { headers: { 'Accept-Encoding': 'gzip' } });
       expect(result.status).toBe(502);
@@ -354,7 +359,7 @@ describe('an upstream body shorter than its Content-Length', () => {
       expect(result.log).toMatchObject({ status: 502, aborted: true });
     } finally {
       await proxy.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await upstream.close();
     }
   });
 });

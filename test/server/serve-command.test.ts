@@ -5,14 +5,13 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import * as esbuild from 'esbuild';
+import { join } from 'node:path';
 import { getDefaultEngine } from '../../src/core/embedded-core';
 import { formatIfBlock } from '../../src/protocol/if-block';
+import { bundleCli } from '../helpers/bundle-cli';
 import { decodeResponse, fetchRaw, waitFor, withTimeout } from './http-helpers';
 import { makeFixtures } from './fixtures';
 
-const repo = resolve(__dirname, '../..');
 const pair = makeFixtures()[1];
 let work: string;
 let cli: string;
@@ -50,17 +49,7 @@ function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'crcsync-cli-'));
-  cli = join(work, 'cli.js');
-  await esbuild.build({
-    entryPoints: [join(repo, 'src/cli.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    loader: { '.wasm': 'binary' },
-    outfile: cli,
-    logLevel: 'warning',
-  });
+  cli = await bundleCli(work);
   writeFileSync(join(work, 'page.html'), pair.new);
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));

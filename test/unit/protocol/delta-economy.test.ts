@@ -20,25 +20,13 @@ import {
 import { formatIfBlock, formatIfBlockFromHashes, parseIfBlock } from '../../../src/protocol/if-block';
 import { nodeSha1 } from '../../../src/server/node-codecs';
 import { readSections } from '../../helpers/delta-sections';
-import { mutate, randomBytes, randomSplit, seededRandom } from '../../helpers/random';
+import { mutate, newsText, randomBytes, randomSplit, seededRandom } from '../../helpers/random';
 import { decodeDelta } from './codec-helpers';
 
 const engine = getDefaultEngine();
 /** What a hostile delta may exceed its body by: the slack, one Z section's overhead, the digest (and rounding). */
 const SMALL_CONSTANT = ECONOMY_SLACK_BYTES + Z_SECTION_OVERHEAD_BYTES + 64;
 
-function textBody(seed: number, bytes: number): Buffer {
-  const random = seededRandom(seed);
-  const words = ['<div class="story">', 'crcsync', 'delta', '</div>\n', 'news', 'the', 'browser', '<a href="/item?id=', '">', 'cache', 'page'];
-  const parts: string[] = [];
-  let length = 0;
-  while (length < bytes) {
-    const word = words[Math.floor(random() * words.length)] + (random() < 0.3 ? String(Math.floor(random() * 100000)) : '') + ' ';
-    parts.push(word);
-    length += word.length;
-  }
-  return Buffer.from(parts.join('')).subarray(0, bytes);
-}
 
 function hashesOf(blocks: Uint8Array[]): Uint8Array {
   const hashes = new Uint8Array(blocks.length * 8);
@@ -82,7 +70,7 @@ interface Hostile {
   body: Buffer;
 }
 
-const text = textBody(1, 512 * 1024);
+const text = newsText(1, 512 * 1024);
 
 function hostileCases(): Hostile[] {
   const oneByte = Array.from({ length: 256 }, (_, value) => Uint8Array.of(value));
@@ -187,7 +175,7 @@ describe('economy guard and honest clients', () => {
       fc.property(
         fc.integer({ min: 2000, max: 120_000 }).chain((size) => fc.tuple(fc.constant(size), fc.integer({ min: 0, max: 6 + Math.floor(size / 8192) }), fc.integer({ min: 1, max: 2 ** 30 }))),
         ([size, edits, seed]) => {
-          const base = textBody(seed, size);
+          const base = newsText(seed, size);
           const body = mutate(seededRandom(seed + 1), base, edits);
           const guarded = encodeHonest(base, body, true);
           expect(guarded.stats.economyStopAt).toBeNull();
@@ -203,7 +191,7 @@ describe('economy guard and honest clients', () => {
     // pay: there the guard stops, as it does for a hostile client.
     fc.assert(
       fc.property(fc.integer({ min: 200, max: 40_000 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 2 ** 30 }), (size, edits, seed) => {
-        const base = textBody(seed, size);
+        const base = newsText(seed, size);
         const body = Buffer.from(mutate(seededRandom(seed + 1), base, edits));
         const { delta, stats } = encodeHonest(base, body, true);
         expect(Buffer.from(decodeDelta(base, [delta]) as Uint8Array).equals(body)).toBe(true);
@@ -213,7 +201,7 @@ describe('economy guard and honest clients', () => {
       { numRuns: 80 },
     );
     // A page of 254 bytes (bs = 6) with 8 edits is one such case.
-    const base = textBody(10, 254);
+    const base = newsText(10, 254);
     expect(encodeHonest(base, mutate(seededRandom(11), base, 8), true).stats.economyStopAt).not.toBeNull();
   });
 });
@@ -224,7 +212,7 @@ describe('zSectionBound: the most a Z section takes on the wire', () => {
   // the delta never exceeds the bound the scanner kept for it.
   const random = seededRandom(7);
   const literal = (length: number, kind: number) =>
-    kind === 0 ? randomBytes(random, length) : kind === 1 ? textBody(length, length) : randomBytes(random, length, 112).map((byte) => byte + 144);
+    kind === 0 ? randomBytes(random, length) : kind === 1 ? newsText(length, length) : randomBytes(random, length, 112).map((byte) => byte + 144);
 
   it.each([
     ['pako', pakoCompressor],
