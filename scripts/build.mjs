@@ -37,6 +37,9 @@ const NODE_ENTRIES = {
   bench: 'scripts/bench.ts',
   'bench-server': 'scripts/bench-server.ts',
   'bench-memory': 'scripts/bench-memory.ts',
+  'bench-load': 'scripts/bench-load.ts',
+  'bench-ext': 'scripts/measure-ext.ts',
+  'make-ext-vectors': 'scripts/make-ext-vectors.ts',
 };
 
 export async function buildNode() {

@@ -2,6 +2,7 @@
 // (../shared/tools/check-vectors.sh). Exit codes: 0 ok, 2 error, 3 "no
 // If-Block / pass through" (not an error: the normal response is served).
 
+import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { getDefaultEngine } from './core/embedded-core';
@@ -9,7 +10,10 @@ import { pakoCompressor, fflateCompressor, CompressorFactory } from './protocol/
 import { DeltaDecoder } from './protocol/delta-decoder';
 import { DeltaEncoder } from './protocol/delta-encoder';
 import { isCrcsyncError } from './protocol/errors';
+import { DictionaryCompressor, ExtDeltaEncoder, fflateDictionaryCompressor, pakoDictionaryCompressor } from './protocol/ext-encoder';
+import { answerableExtensionVersion, offerExtension } from './protocol/ext-offer';
 import { formatIfBlock, parseIfBlock, IfBlock } from './protocol/if-block';
+import type { Sha1Factory } from './protocol/sha1';
 import { nodeSha1 } from './server/node-codecs';
 import { SERVE_OPTIONS, SERVE_USAGE, ServeArgumentError, ServeValues, serveConfigFromArgs, startServe } from './server/serve-command';
 
@@ -19,38 +23,69 @@ const EXIT_PASS_THROUGH = 3;
 
 const READ_CHUNK_BYTES = 64 * 1024;
 
+/**
+ * node:crypto SHA-1 with digestSoFar (Hash.copy), which the extension's
+ * checkpoints need; node-codecs' nodeSha1 serves v=1 only so far.
+ */
+const nodePrefixSha1: Sha1Factory = () => {
+  const hash = createHash('sha1');
+  return {
+    update(bytes) {
+      hash.update(bytes);
+    },
+    digest() {
+      return new Uint8Array(hash.digest());
+    },
+    digestSoFar() {
+      return new Uint8Array(hash.copy().digest());
+    },
+  };
+};
+
 const USAGE: Record<string, string> = {
   main: `usage: crcsync <command> [options]
 
 commands:
-  hashes OLD                      print the If-Block value a client holding OLD sends
-  encode NEW --if-block VALUE     write the delta body for NEW against VALUE to stdout
-  decode OLD DELTA                rebuild the body from OLD and DELTA, verified, to stdout
+  hashes OLD [--ext]              print the If-Block value a client holding OLD sends
+  encode NEW --if-block VALUE [--ext]   write the delta body for NEW against VALUE to stdout
+  decode OLD DELTA                rebuild the body from OLD and DELTA (v=1 or extension), verified, to stdout
   serve (--root DIR | --upstream URL | --demo)   run the crcsync server / reverse proxy
 
 Run 'crcsync <command> --help' for a command's options.
 Exit status: 0 ok, 2 error (message on stderr), 3 no If-Block / pass-through.`,
-  hashes: `usage: crcsync hashes OLD
+  hashes: `usage: crcsync hashes OLD [--ext]
 
 Prints the If-Block header value (http-crcsync v=1: 40 CRC-64 block hashes)
 for a client whose cached body is the file OLD, and exits 0. Prints nothing
-and exits 3 when no If-Block should be sent (OLD under 200 bytes or over 4 MiB).`,
-  encode: `usage: crcsync encode NEW --if-block VALUE [--deflater pako|fflate]
+and exits 3 when no If-Block should be sent (OLD under 200 bytes or over 4 MiB).
+
+  --ext   also offer the extension (verified prefixes, dictionary literals):
+          appends "; x=1" to the v=1 value (docs/extensions.md)`,
+  encode: `usage: crcsync encode NEW --if-block VALUE [--ext] [--deflater pako|fflate]
 
 Writes the crcsync delta body (B/Z/L sections + S digest) of the file NEW
 against the client's If-Block VALUE to stdout, and exits 0. Exits 3 and writes
 nothing when a server would pass the response through instead (If-Block
 invalid or unusable; the reason goes to stderr).
 
-  --deflater pako    zlib-identical Z sections, byte-exact with the reference (default)
-  --deflater fflate  faster, equally valid Z sections`,
-  decode: `usage: crcsync decode OLD DELTA [--max-bytes N]
+  --ext              answer as a server that speaks the extension: when VALUE
+                     offers it (x=1), write an extension body (X marker, C
+                     checkpoints, D dictionary literals; docs/extensions.md);
+                     otherwise the v=1 body, byte for byte as without --ext
+  --deflater pako    zlib-identical Z (and D) sections, byte-exact with the reference (default)
+  --deflater fflate  faster, equally valid Z (and D) sections`,
+  decode: `usage: crcsync decode OLD DELTA [--max-bytes N] [--show-releases]
 
 Rebuilds the body from the cached body OLD and the delta body DELTA, checks
-its SHA-1 and writes it to stdout, exit 0. On any error nothing is written to
-stdout, the reason goes to stderr and the exit status is 2.
+its SHA-1 and writes it to stdout, exit 0. DELTA may be a v=1 body or an
+extension body (it starts with the X marker; docs/extensions.md). On any
+error nothing is written to stdout, the reason goes to stderr and the exit
+status is 2.
 
-  --max-bytes N   refuse a rebuilt body larger than N bytes (default 32 MiB)`,
+  --max-bytes N      refuse a rebuilt body larger than N bytes (default 32 MiB)
+  --show-releases    print to stderr each verified range a client could hand
+                     to the page as it arrives ("verified A..B"), the delta
+                     read byte by byte`,
   serve: SERVE_USAGE,
 };
 
@@ -95,22 +130,26 @@ function parse(command: string, argv: string[], options: ParseArgsConfig['option
 }
 
 function runHashes(argv: string[]): number {
-  const parsed = parse('hashes', argv, {}, 1);
+  const parsed = parse('hashes', argv, { ext: { type: 'boolean' } }, 1);
   if (!parsed) return EXIT_OK;
   const value = formatIfBlock(readFileSync(parsed.positionals[0]), getDefaultEngine());
   if (value === null) return EXIT_PASS_THROUGH;
-  process.stdout.write(`${value}\n`);
+  process.stdout.write(`${parsed.values.ext ? offerExtension(value) : value}\n`);
   return EXIT_OK;
 }
 
 function runEncode(argv: string[]): number {
-  const parsed = parse('encode', argv, { 'if-block': { type: 'string' }, deflater: { type: 'string', default: 'pako' } }, 1);
+  const parsed = parse('encode', argv, { 'if-block': { type: 'string' }, deflater: { type: 'string', default: 'pako' }, ext: { type: 'boolean' } }, 1);
   if (!parsed) return EXIT_OK;
   const headerValue = parsed.values['if-block'];
   if (typeof headerValue !== 'string') throw new UsageError('encode needs --if-block VALUE');
-  const compressors: Record<string, CompressorFactory> = { pako: pakoCompressor, fflate: fflateCompressor };
-  const compressor = compressors[String(parsed.values.deflater)];
-  if (!compressor) throw new UsageError(`unknown --deflater ${String(parsed.values.deflater)}`);
+  const compressors: Record<string, [CompressorFactory, DictionaryCompressor]> = {
+    pako: [pakoCompressor, pakoDictionaryCompressor],
+    fflate: [fflateCompressor, fflateDictionaryCompressor],
+  };
+  const chosen = compressors[String(parsed.values.deflater)];
+  if (!chosen) throw new UsageError(`unknown --deflater ${String(parsed.values.deflater)}`);
+  const [compressor, dictionaryCompressor] = chosen;
   let ifBlock: IfBlock;
   try {
     ifBlock = parseIfBlock(headerValue);
@@ -119,7 +158,11 @@ function runEncode(argv: string[]): number {
     process.stderr.write(`crcsync encode: not encoding (pass-through): ${error.message}\n`);
     return EXIT_PASS_THROUGH;
   }
-  const encoder = new DeltaEncoder(ifBlock, { engine: getDefaultEngine(), compressor, sha1: nodeSha1 }, (chunk) => writeAll(1, chunk));
+  const write = (chunk: Uint8Array) => writeAll(1, chunk);
+  const encoder =
+    parsed.values.ext && answerableExtensionVersion(headerValue) >= 1
+      ? new ExtDeltaEncoder(ifBlock, { engine: getDefaultEngine(), compressor: dictionaryCompressor, sha1: nodePrefixSha1 }, write)
+      : new DeltaEncoder(ifBlock, { engine: getDefaultEngine(), compressor, sha1: nodeSha1 }, write);
   let pushedFinal = false;
   streamFile(parsed.positionals[0], (chunk, final) => {
     encoder.push(chunk, final);
@@ -130,7 +173,7 @@ function runEncode(argv: string[]): number {
 }
 
 function runDecode(argv: string[]): number {
-  const parsed = parse('decode', argv, { 'max-bytes': { type: 'string' } }, 2);
+  const parsed = parse('decode', argv, { 'max-bytes': { type: 'string' }, 'show-releases': { type: 'boolean' } }, 2);
   if (!parsed) return EXIT_OK;
   const maxText = parsed.values['max-bytes'];
   const maxRebuiltBytes = maxText === undefined ? undefined : Number(maxText);
@@ -139,12 +182,21 @@ function runDecode(argv: string[]): number {
   }
   const [oldPath, deltaPath] = parsed.positionals;
   let verified: Uint8Array | null = null;
-  const decoder = new DeltaDecoder(readFileSync(oldPath), { maxRebuiltBytes, sha1: nodeSha1 }, (body) => {
+  // The delta's first byte tells v=1 from an extension body (docs/extensions.md): a v=1 body decodes exactly as before.
+  const decoder = new DeltaDecoder(readFileSync(oldPath), { maxRebuiltBytes, sha1: nodePrefixSha1, acceptExtension: true }, (body) => {
     verified = body;
   });
+  const showReleases = parsed.values['show-releases'] === true;
+  if (showReleases) decoder.onverified = (bytes, offset) => process.stderr.write(`verified ${offset}..${offset + bytes.length}\n`);
   let pushedFinal = false;
   streamFile(deltaPath, (chunk, final) => {
-    decoder.push(chunk, final);
+    if (!showReleases) {
+      decoder.push(chunk, final);
+    } else {
+      // Byte by byte, as the slowest network would deliver it: each release shows as soon as it may happen.
+      for (let at = 0; at < chunk.length; at++) decoder.push(chunk.subarray(at, at + 1), final && at === chunk.length - 1);
+      if (chunk.length === 0) decoder.push(chunk, final);
+    }
     pushedFinal = final;
   });
   if (!pushedFinal) decoder.push(new Uint8Array(0), true);

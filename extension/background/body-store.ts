@@ -1,11 +1,13 @@
 // Cached bodies (PROTOCOL.md §6): the decoded body of each cacheable 200,
 // keyed by (partition, top-level origin, URL hash), with its If-Block value
 // precomputed so no request waits on hashing. The index of all entries is
-// held in memory (rebuilt from IndexedDB at startup); bodies stay on disk
-// until a response needs one. Every change is one transaction, written only
-// after verification; records carry a format version.
+// held in memory (rebuilt from IndexedDB at startup); bodies stay on disk,
+// and the recently written or read ones also in memory (hot-bodies.ts), so a
+// returning page's base is at hand without a read. Every change is one
+// transaction, written only after verification; records carry a format version.
 
 import { planEviction } from './eviction';
+import { HotBodies } from './hot-bodies';
 import { BODIES_STORE, ENTRIES_STORE, requestResult, transactionDone } from './database';
 
 export const BODY_FORMAT_VERSION = 1;
@@ -62,6 +64,8 @@ export class BodyStore {
   private readonly touched = new Set<string>();
   private touchTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly pending = new Set<Promise<unknown>>();
+  /** Copies of stored bodies in memory; every change of the store below keeps them in step. */
+  readonly hot = new HotBodies();
 
   private constructor(
     private readonly db: IDBDatabase,
@@ -92,6 +96,16 @@ export class BodyStore {
   }
 
   /**
+   * The body stored as `key` at `storedAt` when memory holds it (hot-bodies.ts):
+   * at once, no read. null: read it with loadBody.
+   */
+  hotBody(key: string, storedAt: number): Uint8Array | null {
+    const body = this.hot.get(key, storedAt);
+    if (body) this.touch(key);
+    return body;
+  }
+
+  /**
    * The body stored as `key` when it is still the one stored at `storedAt`
    * (the one whose If-Block went out); null when it is gone or was replaced.
    */
@@ -99,6 +113,8 @@ export class BodyStore {
     const tx = this.db.transaction(BODIES_STORE, 'readonly');
     const record = (await requestResult(tx.objectStore(BODIES_STORE).get(key))) as BodyRecord | undefined;
     if (!record || record.formatVersion !== BODY_FORMAT_VERSION || record.storedAt !== storedAt) return null;
+    // Still the entry the index has (not removed or replaced while the read was on its way): keep it at hand.
+    if (this.index.get(key)?.storedAt === storedAt) this.hot.put(key, storedAt, record.body);
     this.touch(key);
     return record.body;
   }
@@ -138,6 +154,7 @@ export class BodyStore {
     for (const key of evicted) {
       this.index.delete(key);
       this.touched.delete(key);
+      this.hot.delete(key);
     }
     try {
       const tx = this.db.transaction([ENTRIES_STORE, BODIES_STORE], 'readwrite');
@@ -158,6 +175,7 @@ export class BodyStore {
       return 'storage-error';
     }
     this.index.set(entry.key, record);
+    this.hot.put(entry.key, now, entry.body);
     return 'saved';
   }
 
@@ -176,6 +194,7 @@ export class BodyStore {
       // Forget in memory at once: a request starting now must not offer this base.
       this.index.delete(key);
       this.touched.delete(key);
+      this.hot.delete(key);
     }
     await done;
   }

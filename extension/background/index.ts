@@ -52,6 +52,7 @@ import {
 import { BodyStore, SaveOutcome } from './body-store';
 import { openDatabase } from './database';
 import { ExchangeLog } from './exchange-log';
+import { PhaseClock, phasesOf } from './exchange-phases';
 import { HoldStore } from './if-block-holds';
 import { refetchFull } from './refetch';
 import { RequestPlace, frameOriginsOf, isOwnRequest, isPrivateContext, partitionOf, storeKeyFor, topLevelOriginOf } from './request-context';
@@ -78,8 +79,9 @@ interface Services {
 let services: Services | null = null;
 
 async function init(): Promise<Services> {
-  const db = await openDatabase();
-  const settings = await SettingsStore.load();
+  // Requests that wake the event page wait for this (whenReady): the database and the
+  // settings are independent, so neither waits for the other (issue 9).
+  const [db, settings] = await Promise.all([openDatabase(), SettingsStore.load()]);
   const [store, exchanges, savings, holds] = await Promise.all([
     BodyStore.open(db, () => settings.current.storeCapBytes, log),
     ExchangeLog.open(db, log),
@@ -154,6 +156,8 @@ interface RequestState {
   /** Firefox's responseSize for this request, from onCompleted; null on error or from the disk cache. */
   transfer: Promise<number | null>;
   reportTransfer(bytes: number | null): void;
+  /** When each event of the exchange happened (ExchangeRecord.phases). */
+  clock: PhaseClock;
 }
 
 const inflight = new Map<string, RequestState>();
@@ -230,18 +234,30 @@ function reportRefetchTransfer(url: string, bytes: number | null): void {
 }
 
 function onBeforeSendHeaders(details: BeforeSendHeadersDetails): BlockingResponse | Promise<BlockingResponse> {
+  const clock = new PhaseClock();
+  clock.requestAt = performance.now();
+  clock.requestSeenEpochMs = Date.now();
+  clock.requestEventEpochMs = details.timeStamp;
   inflight.delete(details.requestId); // a redirect starts over with the new URL
   if (details.type === 'main_frame' && details.tabId >= 0) latestNavigations.set(details.tabId, details.requestId);
   if (details.method !== 'GET' || !isCrcsyncEligibleUrl(details.url)) return {};
   if (isOwnRequest(details, extensionBaseUrl)) return {};
-  if (services) return offerIfBlock(services, details);
-  return whenReady().then((ready) => (ready ? offerIfBlock(ready, details) : {}));
+  if (services) {
+    const response = offerIfBlock(services, details, clock);
+    clock.offeredAt = performance.now();
+    return response;
+  }
+  return whenReady().then((ready) => {
+    const response = ready ? offerIfBlock(ready, details, clock) : {};
+    clock.offeredAt = performance.now();
+    return response;
+  });
 }
 
 /** Refusals that keep bodies too: the page answering its own If-Block, or a Range request (never a cacheable 200 anyway). */
 const STORES_DESPITE_REFUSAL: ReadonlySet<IfBlockRefusal> = new Set(['page-if-block', 'range']);
 
-function offerIfBlock({ settings, store, holds }: Services, details: BeforeSendHeadersDetails): BlockingResponse {
+function offerIfBlock({ settings, store, holds }: Services, details: BeforeSendHeadersDetails, clock: PhaseClock): BlockingResponse {
   const topLevelOrigin = topLevelOriginOf(details);
   const urlOrigin = originOf(details.url);
   if (!topLevelOrigin || !urlOrigin || !isOriginEnabled(settings.current, urlOrigin)) return {};
@@ -289,6 +305,7 @@ function offerIfBlock({ settings, store, holds }: Services, details: BeforeSendH
     baselineBytes: null,
     transfer,
     reportTransfer,
+    clock,
   };
   inflight.set(details.requestId, state);
   if (!canRewriteBodies || !decision.offer) return {};
@@ -302,18 +319,43 @@ function offerIfBlock({ settings, store, holds }: Services, details: BeforeSendH
   }
   state.ifBlock = entry.ifBlock;
   state.baselineBytes = entry.baselineBytes ?? null;
-  // Start reading the base now so it is in memory by the time the delta arrives.
-  state.base = store.loadBody(state.key, entry.storedAt);
-  state.base.catch(() => undefined);
+  // The base: in memory when this URL was stored or read lately (hot-bodies.ts); else the
+  // read starts now, so the body is in memory by the time the delta arrives.
+  clock.baseReadStartAt = performance.now();
+  const hot = store.hotBody(state.key, entry.storedAt);
+  clock.baseFromMemory = hot ? 1 : 0;
+  if (hot) {
+    clock.baseReadyAt = clock.baseReadStartAt;
+    state.base = Promise.resolve(hot);
+  } else {
+    state.base = store.loadBody(state.key, entry.storedAt);
+    state.base.then(
+      () => (clock.baseReadyAt = performance.now()),
+      () => undefined,
+    );
+  }
   return { requestHeaders: [...(details.requestHeaders ?? []), { name: IF_BLOCK_HEADER, value: entry.ifBlock }] };
 }
 
 function onHeadersReceived(details: HeadersReceivedDetails): BlockingResponse {
+  const enteredAt = performance.now();
+  const enteredEpochMs = Date.now();
+  const state = inflight.get(details.requestId);
+  if (state) {
+    state.clock.headersAt = enteredAt;
+    state.clock.headersSeenEpochMs = enteredEpochMs;
+    state.clock.headersEventEpochMs = details.timeStamp;
+  }
+  const response = answerHeaders(details, state);
+  if (state) state.clock.headersDoneAt = performance.now();
+  return response;
+}
+
+function answerHeaders(details: HeadersReceivedDetails, state: RequestState | undefined): BlockingResponse {
   if (isOwnRequest(details, extensionBaseUrl)) return refuseEncodedRefetch(details);
   const headers = details.responseHeaders ?? [];
   // Learning is persisted (storage.local), so a private window teaches nothing (§6).
   if (advertisesCrcsync(headers) && !isPrivateContext(details)) learnCapability(details.url);
-  const state = inflight.get(details.requestId);
   if (!state || !services) return {};
   const current = services;
   if (details.statusCode >= 300 && details.statusCode < 400) return {}; // the redirect target is a new request
@@ -378,6 +420,7 @@ function startRebuild(current: Services, state: RequestState, details: HeadersRe
   let refetchTransfer: number | null = null;
   rebuildDelta(browser.webRequest.filterResponseData(details.requestId), {
     base: state.base!,
+    clock: state.clock,
     maxRebuiltBytes: DEFAULT_MAX_REBUILT_BYTES,
     stallTimeoutMs: current.settings.current.deltaStallTimeoutMs,
     unusableReason,
@@ -442,6 +485,7 @@ function startRebuild(current: Services, state: RequestState, details: HeadersRe
           baselineBytes: state.baselineBytes,
           fullBytes: outcome.body?.length ?? 0,
           rebuildMs: outcome.verified ? outcome.rebuildMs : null,
+          ...(outcome.verified ? phasesField(state.clock) : {}),
         });
       });
     },
@@ -552,24 +596,36 @@ function saveBody(
   baselineBytes: number | null | Promise<number | null>,
 ): Promise<SaveOutcome | null | undefined> {
   if (state.privateContext) return Promise.resolve(undefined);
-  // Hashing happens here, once per stored body, never on the request path.
-  const ifBlock = formatIfBlock(body, getDefaultEngine());
-  if (ifBlock === null) return Promise.resolve(undefined);
-  return current.store.save(
-    Promise.resolve(baselineBytes).then((baseline) => ({
-      key: state.key,
-      partition: state.partition,
-      topLevelOrigin: state.topLevelOrigin,
-      urlOrigin: state.urlOrigin,
-      ifBlock,
-      body,
-      privateContext: state.privateContext,
-      baselineBytes: baseline,
-    })),
-  ).catch((error: unknown): SaveOutcome => {
+  // The page has its body already. Hashing it for its next If-Block waits for the
+  // baseline (onCompleted) and then for a task of its own, so it does not hold up the
+  // listeners of the requests the page makes right after (issue 9). store.save counts
+  // the write as pending from now on (settle(), "forget" ordering).
+  const entry = Promise.resolve(baselineBytes)
+    .then((baseline) => new Promise<number | null>((resolve) => setTimeout(() => resolve(baseline), 0)))
+    .then((baseline) => {
+      const ifBlock = formatIfBlock(body, getDefaultEngine());
+      if (ifBlock === null) return null;
+      return {
+        key: state.key,
+        partition: state.partition,
+        topLevelOrigin: state.topLevelOrigin,
+        urlOrigin: state.urlOrigin,
+        ifBlock,
+        body,
+        privateContext: state.privateContext,
+        baselineBytes: baseline,
+      };
+    });
+  return current.store.save(entry).catch((error: unknown): SaveOutcome => {
     log(`store: could not save ${state.key}`, error);
     return 'storage-error';
   });
+}
+
+/** The record's `phases` for a verified delta, when every mark is there. */
+function phasesField(clock: PhaseClock): Pick<ExchangeRecord, 'phases'> {
+  const phases = phasesOf(clock);
+  return phases ? { phases } : {};
 }
 
 /** What recordExchange reads of a response (a failed request may have none: status 0). */
@@ -583,7 +639,7 @@ function recordExchange(
   current: Services,
   state: RequestState,
   details: ResponseSeen,
-  result: Pick<ExchangeRecord, 'outcome' | 'reason' | 'wireBytes' | 'bodyBytes' | 'baselineBytes' | 'fullBytes' | 'rebuildMs'>,
+  result: Pick<ExchangeRecord, 'outcome' | 'reason' | 'wireBytes' | 'bodyBytes' | 'baselineBytes' | 'fullBytes' | 'rebuildMs' | 'phases'>,
 ): void {
   if (state.recorded) return;
   state.recorded = true;

@@ -16,6 +16,8 @@ import { DeltaDecoder } from '../../src/protocol/delta-decoder';
 import { DELTA_STALLED } from '../../src/protocol/client-policy';
 import { isCrcsyncError } from '../../src/protocol/errors';
 import type { StreamFilter } from '../shared/browser';
+import { compactSha1 } from './compact-sha1';
+import type { PhaseClock } from './exchange-phases';
 
 export interface DeltaOutcome {
   /** The body written to the page (verified, or refetched); null when even the refetch failed. */
@@ -34,6 +36,8 @@ export interface DeltaOutcome {
 export interface DeltaJob {
   /** The cached base the If-Block was computed from; null when it is gone. */
   base: Promise<Uint8Array | null>;
+  /** Marks the filter's events (ExchangeRecord.phases). */
+  clock: PhaseClock;
   maxRebuiltBytes: number;
   /** No delta byte (and no finished rebuild) for this long: fall back (PROTOCOL.md §5). */
   stallTimeoutMs: number;
@@ -65,7 +69,10 @@ export function rebuildDelta(filter: StreamFilter, job: DeltaJob): void {
   };
   // write() is allowed only after the start event (MDN StreamFilter.write).
   const started = new Promise<boolean>((resolve) => {
-    filter.onstart = () => resolve(true);
+    filter.onstart = () => {
+      job.clock.filterStartAt = performance.now();
+      resolve(true);
+    };
     filter.onerror = () => {
       // The request was cancelled or failed: nothing to write to any more.
       job.log(`filter error: ${filter.error}`);
@@ -109,24 +116,34 @@ export function rebuildDelta(filter: StreamFilter, job: DeltaJob): void {
     settle({ body, verified: false, reason, refusal, bodyBytes, rebuildMs });
   };
 
+  // The decoder releases the body from inside push(): the push's time ends there, not after the write.
+  let pushBegin = 0;
+  let delivered = false;
   const deliver = (body: Uint8Array) => {
+    job.clock.verifiedAt = performance.now();
+    delivered = true;
+    rebuildMs += job.clock.verifiedAt - pushBegin;
+    job.clock.decodeMs = rebuildMs;
     try {
       filter.write(body);
       filter.close();
     } catch (error) {
       job.log('could not write the rebuilt body', error);
     }
+    job.clock.writtenAt = performance.now();
     settle({ body, verified: true, reason: null, refusal: null, bodyBytes, rebuildMs });
+    job.clock.afterWriteMs = performance.now() - job.clock.writtenAt;
   };
 
   const feed = (chunk: Uint8Array, final: boolean) => {
-    const begin = performance.now();
+    pushBegin = performance.now();
     try {
       decoder!.push(chunk, final);
     } catch (error) {
       void fallBack(isCrcsyncError(error) ? error.code : 'DECODER_EXCEPTION');
     } finally {
-      rebuildMs += performance.now() - begin;
+      if (!delivered) rebuildMs += performance.now() - pushBegin;
+      job.clock.decodeMs = rebuildMs;
     }
   };
 
@@ -138,7 +155,8 @@ export function rebuildDelta(filter: StreamFilter, job: DeltaJob): void {
       if (failed) return;
       if (!base) return void fallBack('BASE_MISSING');
       try {
-        decoder = new DeltaDecoder(base, { maxRebuiltBytes: job.maxRebuiltBytes }, deliver);
+        // compact-sha1.ts: the same digest, a fraction of @noble/hashes' time in Firefox on a cold background.
+        decoder = new DeltaDecoder(base, { maxRebuiltBytes: job.maxRebuiltBytes, sha1: job.clock.timedSha1(compactSha1) }, deliver);
       } catch (error) {
         return void fallBack(isCrcsyncError(error) ? error.code : 'BASE_UNUSABLE');
       }
@@ -157,6 +175,8 @@ export function rebuildDelta(filter: StreamFilter, job: DeltaJob): void {
   filter.ondata = (event) => {
     if (failed) return;
     const chunk = new Uint8Array(event.data);
+    job.clock.lastByteAt = performance.now();
+    if (!bodyBytes) job.clock.firstByteAt = job.clock.lastByteAt;
     bodyBytes += chunk.length;
     armStallTimer();
     if (decoder) {
@@ -166,8 +186,10 @@ export function rebuildDelta(filter: StreamFilter, job: DeltaJob): void {
       waiting.push(chunk);
       if (bodyBytes > job.maxRebuiltBytes) void fallBack('DELTA_TOO_LARGE');
     }
+    job.clock.lastDataDoneAt = performance.now();
   };
   filter.onstop = () => {
+    job.clock.stopAt = performance.now();
     streamEnded = true;
     if (!failed && decoder) feed(new Uint8Array(0), true);
   };

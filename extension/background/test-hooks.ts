@@ -25,7 +25,10 @@
 //                                                as `key` in place, in IndexedDB:
 //                                                same record, same storedAt, the
 //                                                entry and its If-Block untouched,
-//                                                the way disk corruption looks;
+//                                                the way disk corruption looks (the copy
+//                                                held in memory, hot-bodies.ts, is let go,
+//                                                as when the event page is suspended, so
+//                                                the next load reads the disk);
 //                                                answers TestCorruption
 //   { type: 'crcsync-test:readHolds' }            the holds as written to IndexedDB
 //                                                (if-block-holds.ts), read from disk
@@ -50,10 +53,16 @@ interface TestServices {
 export interface TestStoreCheck {
   entries: { key: string; size: number; lastUsedAt: number; storedAt: number; sha256: string | null }[];
   bodies: number;
+  /** Bodies held in memory (hot-bodies.ts), each checked against the disk. */
+  hotBodies: number;
   problems: string[];
 }
 
-/** Every entry has its body (same storedAt, same size), every body its entry; each If-Block is the one its body gives; the in-memory index matches. */
+/**
+ * Every entry has its body (same storedAt, same size), every body its entry;
+ * each If-Block is the one its body gives; the in-memory index matches; every
+ * body held in memory (hot-bodies.ts) is an indexed entry's, byte for byte the one on disk.
+ */
 async function checkStore({ store, db }: TestServices): Promise<TestStoreCheck> {
   await store.settle();
   const tx = db.transaction([ENTRIES_STORE, BODIES_STORE], 'readonly');
@@ -76,6 +85,11 @@ async function checkStore({ store, db }: TestServices): Promise<TestStoreCheck> 
   const entryKeys = new Set(entries.map((entry) => entry.key));
   for (const body of bodies) if (!entryKeys.has(body.key)) problems.push(`${body.key}: body without an entry`);
   for (const indexed of store.entries()) if (!entryKeys.has(indexed.key)) problems.push(`${indexed.key}: indexed but not on disk`);
+  for (const hot of store.hot.entries()) {
+    const onDisk = bodyByKey.get(hot.key);
+    if (store.lookup(hot.key)?.storedAt !== hot.storedAt) problems.push(`${hot.key}: held in memory but not the indexed entry`);
+    else if (!onDisk || onDisk.storedAt !== hot.storedAt || !sameBytes(onDisk.body, hot.body)) problems.push(`${hot.key}: the body held in memory differs from disk`);
+  }
   return {
     entries: await Promise.all(
       entries.map(async ({ key, size, lastUsedAt, storedAt }) => {
@@ -84,8 +98,15 @@ async function checkStore({ store, db }: TestServices): Promise<TestStoreCheck> 
       }),
     ),
     bodies: bodies.length,
+    hotBodies: store.hot.entries().length,
     problems,
   };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (!(a instanceof Uint8Array) || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
@@ -116,6 +137,8 @@ async function corruptBody({ store, db }: TestServices, key: string): Promise<Te
   const bodies = tx.objectStore(BODIES_STORE);
   const record = (await requestResult(bodies.get(key))) as { key: string; storedAt: number; formatVersion: number; body: Uint8Array } | undefined;
   if (!record || !(record.body instanceof Uint8Array)) throw new Error(`no body stored as ${key}`);
+  // Disk corruption is only seen once the copy in memory is gone (after a suspend, a restart).
+  store.hot.delete(key);
   const body = record.body.slice();
   const middle = Math.floor(body.length / 2);
   const offsets = [middle - 64, middle, middle + 64].filter((at) => at >= 0 && at < body.length);

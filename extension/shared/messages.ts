@@ -49,6 +49,15 @@ export interface ExchangeRecord {
   fullBytes: number;
   /** Time from the last delta byte to the verified body, ms. */
   rebuildMs: number | null;
+  /**
+   * Where a verified delta exchange's time went, in ms (performance.now() in
+   * the background at each webRequest and StreamFilter event); absent for
+   * every other outcome. Names and meanings: PHASE_NAMES in
+   * extension/background/exchange-phases.ts. `ownMs` is the time the page
+   * waited because of the extension; `*At`-style phases (firstByteMs,
+   * lastByteMs, deliveredMs) are relative to the request start.
+   */
+  phases?: Record<string, number>;
   outcome: ExchangeOutcome;
   /**
    * CrcsyncError code or a short reason for fell-back / passed / failed;

@@ -15,8 +15,12 @@ import { Sha1Factory, Sha1Hasher, nobleSha1 } from './sha1';
 import { SHA1_BYTES } from './wire';
 
 export interface DeltaSectionListener {
-  /** `B index`: a block of the client's cached body. */
-  onBlock(index: number): void;
+  /**
+   * `B index`: a block of the client's cached body. `bytes` are the block's
+   * bytes as they stand in the new body (the extension's dictionary and
+   * checkpoints need them); the view is valid only during the call.
+   */
+  onBlock(index: number, bytes: Uint8Array): void;
   /**
    * Bytes of the current literal run (a maximal run between matches is one
    * `Z` section). `runEnds` closes the run (bytes may then be empty). The
@@ -200,7 +204,7 @@ export class DeltaSectionScanner {
     this.releaseLiterals(literalEnd, true);
     this.stats.blocks++;
     this.stats.boundBytes += B_SECTION_BYTES;
-    this.listener.onBlock(blockIndex);
+    this.listener.onBlock(blockIndex, this.pending.view(literalEnd, end));
     this.settled = end;
     this.pending.discardBefore(end);
   }

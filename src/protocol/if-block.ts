@@ -50,11 +50,11 @@ function trimOws(text: string): string {
 }
 
 /**
- * Parses an If-Block value leniently, as the original server does: fields
- * split on ';', optional whitespace, any order, v defaults to 1. Throws a
- * CrcsyncError for anything the server must not encode against.
+ * The fields of an If-Block value by lower-case name, split as the original
+ * server splits them: on ';', optional whitespace, any order. Unknown fields
+ * are kept (and ignored by parseIfBlock; the extension reads `x`).
  */
-export function parseIfBlock(value: string): IfBlock {
+export function ifBlockFields(value: string): Map<string, string> {
   if (value.length > MAX_IF_BLOCK_HEADER_BYTES) {
     throw new CrcsyncError('IF_BLOCK_TOO_LONG', `${value.length} bytes`);
   }
@@ -68,6 +68,16 @@ export function parseIfBlock(value: string): IfBlock {
     if (fields.has(name)) throw new CrcsyncError('IF_BLOCK_MALFORMED', `duplicate field "${name}"`);
     fields.set(name, trimOws(field.slice(equals + 1)));
   }
+  return fields;
+}
+
+/**
+ * Parses an If-Block value leniently, as the original server does: fields
+ * split on ';', optional whitespace, any order, v defaults to 1. Throws a
+ * CrcsyncError for anything the server must not encode against.
+ */
+export function parseIfBlock(value: string): IfBlock {
+  const fields = ifBlockFields(value);
   const version = fields.get('v') ?? '1';
   if (version !== '1') throw new CrcsyncError('IF_BLOCK_VERSION', `v=${version.slice(0, 20)}`);
 

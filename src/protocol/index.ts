@@ -4,7 +4,7 @@ export type { CrcsyncErrorCode } from './errors';
 export * from './wire';
 export { blockLayout, blockRange } from './block-layout';
 export type { BlockLayout } from './block-layout';
-export { canSendIfBlock, formatIfBlock, formatIfBlockFromHashes, parseIfBlock } from './if-block';
+export { canSendIfBlock, formatIfBlock, formatIfBlockFromHashes, ifBlockFields, parseIfBlock } from './if-block';
 export type { IfBlock } from './if-block';
 export { decodeBase64Lenient, encodeBase64Unpadded } from './base64';
 export { nobleSha1 } from './sha1';
@@ -16,7 +16,14 @@ export type { DeltaSectionListener, DeltaSectionOptions } from './delta-sections
 export { DeltaEncoder } from './delta-encoder';
 export type { DeltaEncoderOptions, DeltaListener } from './delta-encoder';
 export { DeltaDecoder } from './delta-decoder';
-export type { DeltaDecoderOptions, VerifiedBodyListener } from './delta-decoder';
+export type { DeltaDecoderOptions, VerifiedBodyListener, VerifiedRangeListener } from './delta-decoder';
+// The extension x=1: verified prefixes and dictionary literals (docs/extensions.md).
+export * from './ext-wire';
+export { answerableExtensionVersion, capabilityFor, capabilityHasExtension, offerExtension } from './ext-offer';
+export { DEFAULT_CHECKPOINT_POLICY, ExtSectionPlanner, MAX_PIECE_BYTES } from './ext-sections';
+export type { CheckpointPolicy, ExtSectionListener, ExtSectionOptions, ExtSectionStats } from './ext-sections';
+export { ExtDeltaEncoder, fflateDictionaryCompressor, pakoDictionaryCompressor } from './ext-encoder';
+export type { DictionaryCompressor, ExtDeltaEncoderOptions, ExtDeltaListener } from './ext-encoder';
 export {
   ENCODED_RESPONSE,
   HEADERS_DROPPED_WHEN_ENCODED,

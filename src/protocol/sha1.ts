@@ -8,6 +8,11 @@ import { sha1 } from '@noble/hashes/legacy';
 export interface Sha1Hasher {
   update(bytes: Uint8Array): void;
   digest(): Uint8Array;
+  /**
+   * The digest of the bytes so far, leaving the hasher open for more: the
+   * checkpoints of the extension (docs/extensions.md) need it; v=1 does not.
+   */
+  digestSoFar?(): Uint8Array;
 }
 
 export type Sha1Factory = () => Sha1Hasher;
@@ -20,6 +25,9 @@ export const nobleSha1: Sha1Factory = () => {
     },
     digest() {
       return hash.digest();
+    },
+    digestSoFar() {
+      return hash.clone().digest();
     },
   };
 };

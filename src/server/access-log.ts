@@ -1,7 +1,7 @@
 // One access-log line per response (issue 4): what was asked, what went
 // out, and what the full response would have cost, so a log shows the
 // savings. Format, space-separated:
-//   <ISO time> <method> <url> <status> <encoding> sent=<bytes> full=<bytes> <ms>ms [pass=<reason>] [economy=stop] [aborted]
+//   <ISO time> <method> <url> <status> <encoding> sent=<bytes> full=<bytes> <ms>ms [pass=<reason>] [delta=<bytes>] [plain=<bytes>] [economy=stop] [aborted]
 // `full` is the identity body (after decoding an upstream gzip/br body),
 // i.e. what an uncompressed response would have carried; when a body is
 // passed through still encoded it is the bytes as sent.
@@ -16,8 +16,12 @@ export interface AccessLogEntry {
   sentBytes: number;
   fullBytes: number;
   milliseconds: number;
-  /** Why no delta was made, when the client sent If-Block. */
+  /** Why no delta was made, when the client sent If-Block (`no-gain`: it would not have beaten the plain response). */
   passReason?: string;
+  /** A delta was made but the plain response went out (pass=no-gain): the delta's size. */
+  deltaBytes?: number;
+  /** The delta went out after the plain body was made to compare: the plain body's size. */
+  plainBytes?: number;
   /** The response ended early (client gone, upstream failed). */
   aborted?: boolean;
   /**
@@ -46,6 +50,8 @@ export function formatAccessLog(entry: AccessLogEntry): string {
     `${entry.milliseconds.toFixed(1)}ms`,
   ];
   if (entry.passReason) parts.push(`pass=${entry.passReason}`);
+  if (entry.deltaBytes !== undefined) parts.push(`delta=${entry.deltaBytes}`);
+  if (entry.plainBytes !== undefined) parts.push(`plain=${entry.plainBytes}`);
   if (entry.economy) parts.push(`economy=${entry.economy}`);
   if (entry.aborted) parts.push('aborted');
   return parts.join(' ');

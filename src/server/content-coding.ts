@@ -4,7 +4,8 @@
 // first"). A client without If-Block gets what a plain compressing server
 // would send, so the server is a fair baseline for itself.
 
-import type { Transform } from 'node:stream';
+import { Readable, Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 
 export type CompressionCoding = 'gzip' | 'br';
@@ -94,6 +95,40 @@ export function createCompressor(coding: CompressionCoding, settings: Compressio
   const params: Record<number, number> = { [zlib.constants.BROTLI_PARAM_QUALITY]: settings.brotliQuality };
   if (sizeHint !== undefined) params[zlib.constants.BROTLI_PARAM_SIZE_HINT] = sizeHint;
   return zlib.createBrotliCompress({ params });
+}
+
+/** Inputs up to this size are compressed on the event loop by compressOnce (~1 ms of br-5): a thread-pool job costs more than that to hand over. */
+export const COMPRESS_ON_LOOP_BYTES = 64 * 1024;
+
+/**
+ * `input` compressed in one call, exactly as createCompressor's stream makes
+ * it with the same size hint (no flush between writes, so the same bytes:
+ * checked for every corpus page, gzip and br). Small inputs synchronously,
+ * larger ones on zlib's thread pool.
+ */
+export function compressOnce(coding: CompressionCoding, settings: CompressionSettings, input: Buffer, sizeHint?: number): Promise<Buffer> {
+  if (coding === 'gzip') {
+    const options = { level: settings.gzipLevel };
+    if (input.length <= COMPRESS_ON_LOOP_BYTES) return Promise.resolve(zlib.gzipSync(input, options));
+    return new Promise((resolve, reject) => zlib.gzip(input, options, (error, output) => (error ? reject(error) : resolve(output))));
+  }
+  const params: Record<number, number> = { [zlib.constants.BROTLI_PARAM_QUALITY]: settings.brotliQuality };
+  if (sizeHint !== undefined) params[zlib.constants.BROTLI_PARAM_SIZE_HINT] = sizeHint;
+  if (input.length <= COMPRESS_ON_LOOP_BYTES) return Promise.resolve(zlib.brotliCompressSync(input, { params }));
+  return new Promise((resolve, reject) => zlib.brotliCompress(input, { params }, (error, output) => (error ? reject(error) : resolve(output))));
+}
+
+/** Runs a whole (small) body through `compressor` on zlib's thread pool; rejects if the client goes away or the body fails. */
+export async function compressWhole(body: Readable, compressor: Transform, signal: AbortSignal): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const collect = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk);
+      callback();
+    },
+  });
+  await pipeline(body, compressor, collect, { signal });
+  return Buffer.concat(chunks);
 }
 
 /** The error a decoder fails with once its output passes the cap (see MAX_DECODED_UPSTREAM_BYTES). */

@@ -5,6 +5,13 @@
 // of a delta, and gzip responses get the thread pool too, so this keeps the
 // comparison fair and lets a 2-core server use both cores. The sections go
 // out in order: each is a ready byte array or a pending thread-pool job.
+//
+// A DeltaTransform can also start *held* (delta-response.ts): scanHeld()
+// matches a prefix of the body without deflating or emitting anything, so the
+// server can see what the delta would look like (how many new bytes, whether
+// the economy guard stopped) before it commits to Content-Encoding: crcsync.
+// release() then replays what was held into the same sinks, in the same
+// order, so the bytes are exactly those of a delta encoded live.
 
 import { Transform, TransformCallback } from 'node:stream';
 import { DeflateRaw, constants, createDeflateRaw } from 'node:zlib';
@@ -16,9 +23,20 @@ import { TAG_BLOCK, TAG_DIGEST, TAG_ZLIB } from '../protocol/wire';
 export interface DeltaTransformOptions extends DeltaSectionOptions {
   /** A synchronous compressor (fflate, pako) instead of zlib's thread pool, e.g. for byte-exact output. */
   compressor?: CompressorFactory;
+  /** Start held: scanHeld() matches without deflating or emitting until release(). */
+  held?: boolean;
 }
 
 type Piece = Uint8Array | Promise<Uint8Array>;
+
+/** What the scanner said while held, replayed in order by release(). */
+type HeldEvent =
+  | { readonly kind: 'block'; readonly index: number }
+  | { readonly kind: 'literal'; readonly bytes: Uint8Array; readonly runEnds: boolean }
+  | { readonly kind: 'slice-end' }
+  | { readonly kind: 'digest'; readonly digest: Uint8Array };
+
+const SLICE_END: HeldEvent = { kind: 'slice-end' };
 
 /** zlib header for deflate with a 32 KiB window at the default level (RFC 1950 §2.2), as the reference sends it. */
 const ZLIB_HEADER = [0x78, 0x9c];
@@ -101,6 +119,16 @@ class ThreadPoolRuns {
     this.deflater.destroy();
   }
 
+  /** Literal bytes of the open run not yet handed to zlib. */
+  get heldLiteralBytes(): number {
+    return this.heldBytes;
+  }
+
+  /** Deflates the open run's held bytes now, as flushOpenRun does past OPEN_RUN_FLUSH_BYTES. */
+  deflateOpenRun(): void {
+    if (this.open) this.deflateHeld();
+  }
+
   private deflateHeld(): void {
     if (this.heldBytes === 0) return;
     const input = this.held.length === 1 ? this.held[0] : Buffer.concat(this.held, this.heldBytes);
@@ -128,6 +156,13 @@ export class DeltaTransform extends Transform {
   /** The synchronous compressor of the current run, when one was given. */
   private run: LiteralCompressor | null = null;
   private readonly threadPool: ThreadPoolRuns | null;
+  /** Scanner events kept while held (literal bytes copied), or null once live. */
+  private held: HeldEvent[] | null;
+  /** Body bytes covered by `B` sections so far. */
+  private matched = 0;
+  /** Literal bytes of the open run with a synchronous compressor (it may keep them all until the run ends). */
+  private openRunBytes = 0;
+  private readonly live: { onBlock(index: number): void; onLiteral(bytes: Uint8Array, runEnds: boolean): void; onDigest(digest: Uint8Array): void };
 
   constructor(ifBlock: IfBlock, options: DeltaTransformOptions) {
     super();
@@ -137,8 +172,10 @@ export class DeltaTransform extends Transform {
     };
     const compressor = options.compressor;
     this.threadPool = compressor ? null : new ThreadPoolRuns(emit);
+    this.held = options.held ? [] : null;
+    const layout = ifBlock.layout;
     let runOpen = false;
-    this.scanner = new DeltaSectionScanner(ifBlock, options, {
+    this.live = {
       onBlock: (index) => emit(Uint8Array.of(TAG_BLOCK, index)),
       onLiteral: (bytes, runEnds) => {
         if (!runOpen) emit(Uint8Array.of(TAG_ZLIB));
@@ -147,13 +184,129 @@ export class DeltaTransform extends Transform {
           this.threadPool.push(bytes, runEnds);
           return;
         }
+        this.openRunBytes = runEnds ? 0 : this.openRunBytes + bytes.length;
         this.run ??= compressor!((compressed) => emit(compressed));
         this.run.push(bytes, runEnds);
         if (runEnds) this.run = null;
       },
       onDigest: (digest) => emit(Uint8Array.of(TAG_DIGEST, ...digest)),
+    };
+    this.scanner = new DeltaSectionScanner(ifBlock, options, {
+      onBlock: (index) => {
+        this.matched += index === layout.blockCount - 1 ? layout.tailSize : layout.blockSize;
+        if (this.held) this.held.push({ kind: 'block', index });
+        else this.live.onBlock(index);
+      },
+      onLiteral: (bytes, runEnds) => {
+        // The scanner's view is valid only during the call: a held run keeps a copy.
+        if (this.held) this.held.push({ kind: 'literal', bytes: bytes.slice(), runEnds });
+        else this.live.onLiteral(bytes, runEnds);
+      },
+      onDigest: (digest) => {
+        if (this.held) this.held.push({ kind: 'digest', digest: digest.slice() });
+        else this.live.onDigest(digest);
+      },
     });
     this.stats = this.scanner.stats;
+  }
+
+  /** Held and not yet released. */
+  get isHeld(): boolean {
+    return this.held !== null;
+  }
+
+  /** The scanner has seen the end of the body (and sent its digest). */
+  get isFinished(): boolean {
+    return this.scanner === null;
+  }
+
+  /** Body bytes scanned but not yet settled as a match or a literal (the window a match may still end in). */
+  get unsettledBytes(): number {
+    return this.stats.inputBytes - this.matched - this.stats.literalBytes;
+  }
+
+  /**
+   * Held: matches `chunk` (the next body bytes; `final` when it is the last)
+   * without deflating or emitting. Synchronous: the caller decides how often
+   * to yield to the event loop. Same slicing as live encoding, so release()
+   * reproduces the live delta byte for byte.
+   */
+  scanHeld(chunk: Uint8Array, final: boolean): void {
+    if (!this.held || !this.scanner) throw new Error('scanHeld needs a held transform that has not seen the end');
+    let at = 0;
+    do {
+      const slice = chunk.subarray(at, at + SCAN_SLICE_BYTES);
+      at += slice.length;
+      const last = at >= chunk.length;
+      this.scanner.push(slice, final && last);
+      this.held.push(SLICE_END);
+    } while (at < chunk.length);
+    if (final) this.scanner = null;
+  }
+
+  /**
+   * Goes live: what was held is encoded now (literal runs handed to zlib in
+   * the order they would have been live), queued to go out before anything
+   * written to the transform afterwards.
+   */
+  release(): void {
+    const held = this.held;
+    if (!held) return;
+    this.held = null;
+    for (const event of held) {
+      if (event.kind === 'block') this.live.onBlock(event.index);
+      else if (event.kind === 'literal') this.live.onLiteral(event.bytes, event.runEnds);
+      else if (event.kind === 'digest') this.live.onDigest(event.digest);
+      else this.threadPool?.flushOpenRun();
+    }
+  }
+
+  /**
+   * After release(): hands the open literal run's bytes to zlib now (one
+   * more flush point in that run, a few bytes), so that everything but the
+   * unsettled window is encoded and can be measured.
+   */
+  settleOpenRun(): void {
+    if (this.held) throw new Error('settleOpenRun needs a released transform');
+    this.threadPool?.deflateOpenRun();
+  }
+
+  /**
+   * Body bytes whose sections are all queued: scanned, neither in the
+   * unsettled window nor in an open literal run still waiting for its
+   * compressor (a synchronous compressor may keep a run until it ends).
+   */
+  get encodedBodyBytes(): number {
+    const waiting = this.threadPool ? this.threadPool.heldLiteralBytes : this.openRunBytes;
+    return this.stats.inputBytes - this.unsettledBytes - waiting;
+  }
+
+  /** Literal bytes among encodedBodyBytes. */
+  get encodedLiteralBytes(): number {
+    return this.stats.literalBytes - (this.threadPool ? this.threadPool.heldLiteralBytes : this.openRunBytes);
+  }
+
+  /**
+   * After release(): the delta bytes queued so far, i.e. the sections of
+   * encodedBodyBytes. Waits for the queued thread-pool jobs (their output
+   * stays queued, in order).
+   */
+  async queuedOutputBytes(): Promise<number> {
+    if (this.held) throw new Error('queuedOutputBytes needs a released transform');
+    const settled = await Promise.all(this.queue);
+    this.queue = settled;
+    this.pendingJobs = 0;
+    return settled.reduce((sum, piece) => sum + piece.length, 0);
+  }
+
+  /**
+   * After queuedOutputBytes(): sends what is encoded so far now, as live
+   * encoding would have by this point, rather than with the next input
+   * (which a pausing origin may hold back until the client sees a byte).
+   */
+  pushEncoded(): void {
+    if (this.held || this.pendingJobs > 0) throw new Error('pushEncoded needs a released transform with no job running');
+    this.pushReady();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -170,6 +323,7 @@ export class DeltaTransform extends Transform {
     this.scanner = null;
     this.threadPool?.destroy();
     this.queue = [];
+    this.held = null;
     callback(error);
   }
 
@@ -184,6 +338,17 @@ export class DeltaTransform extends Transform {
       if (final) this.threadPool?.destroy(); // only once its last flush has come back
       callback(error);
     };
+    if (this.held) return done(new Error('a held DeltaTransform takes input through scanHeld() until release()'));
+    if (!this.scanner) {
+      // The held scan already saw the end of the body: only its sections are left to go out.
+      if (chunk.length) return done(new Error('input after the end of the body'));
+      if (this.pendingJobs > 0) this.drain().then(() => done(), done);
+      else {
+        this.pushReady();
+        done();
+      }
+      return;
+    }
     let at = 0;
     const step = (): void => {
       try {

@@ -2,11 +2,12 @@
 // middleware. It asks an Origin for the response, plans it (response-plan.ts:
 // delta, gzip/br, or as is), then streams the body through the chosen passes
 // with stream.pipeline, so backpressure and teardown on a client disconnect
-// come from one place. Nothing a client sends can make it throw out of here.
+// come from one place. A planned delta goes to delta-response.ts, which
+// sends it only if it beats the response without If-Block. Nothing a client
+// sends can make it throw out of here.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline, Readable, Transform, Writable } from 'node:stream';
-import { pipeline as pipelinePromise } from 'node:stream/promises';
+import { pipeline, Readable, Transform } from 'node:stream';
 import type { CrcEngine } from '../core/crc-engine';
 import { getDefaultEngine } from '../core/embedded-core';
 import { CompressorFactory, compileDeltaExclusions } from '../protocol/index';
@@ -15,18 +16,21 @@ import {
   CompressionSettings,
   DEFAULT_COMPRESSION,
   DEFAULT_MAX_COMPRESSION_BUFFER_BYTES,
+  compressWhole,
   compressionMemoryEstimate,
   createCompressor,
   createDecompressor,
 } from './content-coding';
 import { DEFAULT_MAX_DELTA_BUFFER_BYTES, deltaMemoryEstimate } from './delta-memory';
-import { DeltaTransform, DeltaTransformOptions } from './delta-transform';
+import { serveDeltaOrPlain } from './delta-response';
+import { DeltaTransformOptions } from './delta-transform';
 import { addCapability } from './header-passes';
 import { HeaderMap, headerText, writeHead } from './headers';
 import { MemoryBudget } from './memory-budget';
 import { nodeSha1 } from './node-codecs';
 import { OriginError } from './origin';
 import { OriginChoice, resolveOrigin } from './origin-choice';
+import { DEFAULT_PLAIN_SIZE_ENTRIES, PlainSizeMemo } from './plain-size-memo';
 import { PlanSettings, planResponse } from './response-plan';
 
 export interface CrcsyncHandlerSettings {
@@ -60,6 +64,13 @@ export interface CrcsyncHandlerSettings {
    * gzip / br unless the origin says `Cache-Control: no-transform`.
    */
   noDelta?: readonly string[];
+  /**
+   * Plain (gzip / br) body sizes remembered per representation with a
+   * strong ETag (default 4096 entries; 0 = none), so choosing between a
+   * delta and the plain body does not compress the same version again for
+   * every client (plain-size-memo.ts).
+   */
+  plainSizeEntries?: number;
   /** Access log sink, one call per response; null or omitted for none. */
   log?: AccessLogSink | null;
 }
@@ -73,25 +84,14 @@ export type CrcsyncHandler = ((req: IncomingMessage, res: ServerResponse, next?:
   readonly deltaMemory: Pick<MemoryBudget, 'reservedBytes' | 'reservations' | 'limitBytes'>;
   /** The memory budget of this handler's gzip / br streams in flight. */
   readonly compressionMemory: Pick<MemoryBudget, 'reservedBytes' | 'reservations' | 'limitBytes'>;
+  /** Plain body sizes remembered (plain-size-memo.ts). */
+  readonly plainSizes: Pick<PlainSizeMemo, 'size' | 'limit'>;
 };
 
-/** Plain-text error response, with Capability like every response (PROTOCOL.md §2). */
 /** gzip/br of a body up to this size (known from the origin's Content-Length) is made whole and sent with a Content-Length. */
 const WHOLE_BODY_COMPRESS_BYTES = 1024 * 1024;
 
-/** Compresses a whole (small) body on zlib's thread pool; rejects if the client goes away or the body fails. */
-async function compressWhole(body: Readable, compressor: Transform, signal: AbortSignal): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  const collect = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      chunks.push(chunk);
-      callback();
-    },
-  });
-  await pipelinePromise(body, compressor, collect, { signal });
-  return Buffer.concat(chunks);
-}
-
+/** Plain-text error response, with Capability like every response (PROTOCOL.md §2). */
 function sendError(res: ServerResponse, status: number, message: string): number {
   if (res.headersSent) {
     res.destroy();
@@ -121,9 +121,10 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
   const settings: PlanSettings = {
     compression,
     maxBlockBytes: options.maxBlockBytes,
-    reserveDelta: (ifBlock) => budget.tryReserve(deltaMemoryEstimate(ifBlock.layout)),
+    reserveDelta: (ifBlock, heldBytes) => budget.tryReserve(deltaMemoryEstimate(ifBlock.layout) + heldBytes),
     reserveCompression: (coding, sizeHint) => compressionBudget.tryReserve(compressionMemoryEstimate(coding, sizeHint)),
   };
+  const plainSizes = new PlainSizeMemo(options.plainSizeEntries ?? DEFAULT_PLAIN_SIZE_ENTRIES);
   const log = options.log ?? null;
   const origin = resolveOrigin(options);
   const exclusions = compileDeltaExclusions(options.noDelta ?? []);
@@ -136,7 +137,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
       encoding: string,
       sentBytes: number,
       fullBytes: number,
-      extra: { passReason?: string | null; aborted?: boolean; economy?: 'stop' } = {},
+      extra: { passReason?: string | null; aborted?: boolean; economy?: 'stop'; deltaBytes?: number; plainBytes?: number } = {},
     ) => {
       log?.({
         time: new Date(),
@@ -150,6 +151,8 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
         passReason: extra.passReason ?? undefined,
         aborted: extra.aborted,
         economy: extra.economy,
+        deltaBytes: extra.deltaBytes,
+        plainBytes: extra.plainBytes,
       });
     };
     const abort = new AbortController();
@@ -191,6 +194,25 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
     const passReason = req.headers['if-block'] === undefined ? null : plan.passReason;
     const body = answer.body;
     const originLength = Number(headerText(answer.headers, 'content-length'));
+    if (plan.delta && body) {
+      const outcome = await serveDeltaOrPlain({
+        res,
+        plan,
+        body,
+        originLength: Number.isFinite(originLength) ? originLength : undefined,
+        signal: abort.signal,
+        codecs,
+        compression,
+        chargeDelta: (bytes) => budget.tryReserve(bytes),
+        streamingDeltaBytes: deltaMemoryEstimate(plan.delta.layout),
+        sendError: (status, message) => sendError(res, status, message),
+        plainSizes,
+        url: req.url ?? '/',
+        originHeaders: answer.headers,
+      });
+      const { status, encoding, sentBytes, fullBytes, ...extra } = outcome;
+      return record(status, encoding, sentBytes, fullBytes, extra);
+    }
     if (body && plan.compress && !plan.decode && method !== 'HEAD' && originLength <= WHOLE_BODY_COMPRESS_BYTES) {
       // A small body of known size is compressed whole and sent with its
       // Content-Length: clients (and a browser extension's byte counts, which
@@ -206,6 +228,8 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
         const sent = sendError(res, 502, 'Bad Gateway: the origin body ended early');
         return record(502, 'identity', sent, sent, { passReason, aborted: true });
       }
+      const level = plan.compress === 'gzip' ? compression.gzipLevel : compression.brotliQuality;
+      plainSizes.noteExact(plainSizes.keyOf(req.url ?? '/', answer.headers, plan.compress, level), compressed.length);
       plan.headers.set('content-length', String(compressed.length));
       writeHead(res, plan.status, plan.headers);
       res.end(compressed);
@@ -222,9 +246,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
     const stages: Transform[] = [];
     if (plan.decode) stages.push(createDecompressor(plan.decode));
     const identity: Readable = stages.length ? stages[stages.length - 1] : body;
-    const delta = plan.delta ? new DeltaTransform(plan.delta, codecs) : null;
-    if (delta) stages.push(delta);
-    else if (plan.compress) {
+    if (plan.compress) {
       const length = Number(headerText(answer.headers, 'content-length'));
       stages.push(createCompressor(plan.compress, compression, Number.isFinite(length) ? length : undefined));
     }
@@ -235,8 +257,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
     if (last !== identity) last.on('data', (chunk: Buffer) => (sentBytes += chunk.length));
     pipeline([body, ...stages, res], (error) => {
       reservation?.release();
-      const economy = delta && delta.stats.economyStopAt !== null ? 'stop' : undefined;
-      record(plan.status, plan.encoding, last === identity ? fullBytes : sentBytes, fullBytes, { passReason, aborted: Boolean(error), economy });
+      record(plan.status, plan.encoding, last === identity ? fullBytes : sentBytes, fullBytes, { passReason, aborted: Boolean(error) });
     });
   }
 
@@ -247,5 +268,5 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
       sendError(res, 500, 'Internal Server Error');
     });
   };
-  return Object.assign(handler, { deltaMemory: budget, compressionMemory: compressionBudget });
+  return Object.assign(handler, { deltaMemory: budget, compressionMemory: compressionBudget, plainSizes });
 }

@@ -1,9 +1,11 @@
 // Decides, for one request and its origin response, what the server sends:
 // a crcsync delta, gzip/br, or the origin's bytes as they are; and runs the
 // header passes for that choice. No I/O: the handler turns the plan into
-// streams. Every pass-through case of PROTOCOL.md §2 ends here.
+// streams. Every pass-through case of PROTOCOL.md §2 ends here. A delta
+// plan also carries the plan of the same request without If-Block, which
+// the handler sends instead when the delta would not pay (delta-response.ts).
 
-import { DeltaEncodingDecision, IfBlock, cacheControlDirectives, decideDeltaEncoding, originContentEncoding } from '../protocol/index';
+import { IfBlock, PassThroughReason, cacheControlDirectives, decideDeltaEncoding, originContentEncoding } from '../protocol/index';
 import {
   CompressionCoding,
   CompressionSettings,
@@ -12,6 +14,7 @@ import {
   acceptedCompressions,
 } from './content-coding';
 import type { MemoryReservation } from './memory-budget';
+import { heldDeltaMemoryBytes } from './delta-or-compression';
 import { addCapability, applyCompressionHeaders, applyDecodedHeaders, applyDeltaHeaders } from './header-passes';
 import { HeaderMap, headerText } from './headers';
 
@@ -43,19 +46,28 @@ export interface ResponsePlan {
   compress: CompressionCoding | null;
   /** What the access log shows: the Content-Encoding sent, `identity` when none. */
   encoding: string;
-  /** Why no delta was made (null when one is). */
-  passReason: Exclude<DeltaEncodingDecision, { encode: true }>['reason'] | null;
+  /** Why no delta was made (null when one is); `no-gain`: the delta would not have beaten the plain response (delta-response.ts). */
+  passReason: PassThroughReason | 'no-gain' | null;
+  /**
+   * For a delta: what the same request without If-Block gets (planned, and
+   * its compression charged, only when called). Null otherwise.
+   */
+  plain: (() => ResponsePlan) | null;
+  /** For a delta: the plain response would carry a content-coding (ours or the origin's), so it must be compared, not just counted. */
+  plainIsEncoded: boolean;
 }
 
 export interface PlanSettings {
   compression: CompressionSettings;
   maxBlockBytes?: number;
   /**
-   * Charges a delta against the memory budget (delta-memory.ts), or returns
-   * null when it does not fit: the normal response then, reason `busy`.
-   * Without it deltas are not budgeted.
+   * Charges a delta against the memory budget (delta-memory.ts), plus
+   * `heldBytes` for the body and delta held while the server decides
+   * between the delta and the plain response (delta-response.ts), or
+   * returns null when it does not fit: the normal response then, reason
+   * `busy`. Without it deltas are not budgeted.
    */
-  reserveDelta?: (ifBlock: IfBlock) => MemoryReservation | null;
+  reserveDelta?: (ifBlock: IfBlock, heldBytes: number) => MemoryReservation | null;
   /**
    * Charges a gzip / br stream against the compression budget, or returns
    * null when it does not fit: then br falls back to gzip, and gzip to the
@@ -89,14 +101,21 @@ export function planResponse(request: PlanRequest, origin: PlanOrigin, settings:
     compress: null,
     encoding: originEncoding,
     passReason: decision.encode ? null : decision.reason,
+    plain: null,
+    plainIsEncoded: false,
   };
   if (decision.encode) {
-    const reservation = settings.reserveDelta ? settings.reserveDelta(decision.ifBlock) : null;
+    const length = Number(headerText(headers, 'content-length') ?? NaN);
+    const identityLength = decision.originEncoding === 'identity' && Number.isFinite(length) ? length : undefined;
+    const heldBytes = heldDeltaMemoryBytes(identityLength, decision.originEncoding !== 'identity');
+    const reservation = settings.reserveDelta ? settings.reserveDelta(decision.ifBlock, heldBytes) : null;
     if (settings.reserveDelta && !reservation) {
       // Over the memory budget for deltas in flight (§5): the normal response.
       plan.passReason = 'busy';
     } else {
       plan.reservation = reservation;
+      plan.plainIsEncoded = decision.originEncoding !== 'identity' || compressionCandidates(request, origin.status, headers, settings.compression).length > 0;
+      plan.plain = () => ({ ...planResponse({ ...request, ifBlock: undefined }, origin, settings), passReason: 'no-gain' });
       if (decision.originEncoding !== 'identity') {
         plan.decode = decision.originEncoding;
         applyDecodedHeaders(headers);

@@ -19,6 +19,7 @@ declare module 'pako/lib/zlib/inflate.js' {
   export function inflateInit2(strm: ZStream, windowBits: number): number;
   export function inflate(strm: ZStream, flush: number): number;
   export function inflateEnd(strm: ZStream): number;
+  export function inflateSetDictionary(strm: ZStream, dictionary: Uint8Array): number;
 }
 
 declare module 'pako/lib/zlib/adler32.js' {

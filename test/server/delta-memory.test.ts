@@ -11,6 +11,7 @@ import { getDefaultEngine } from '../../src/core/embedded-core';
 import { formatIfBlock, parseIfBlock } from '../../src/protocol/if-block';
 import type { AccessLogEntry } from '../../src/server/access-log';
 import { DEFAULT_MAX_DELTA_BUFFER_BYTES, deltaMemoryEstimate } from '../../src/server/delta-memory';
+import { DECISION_WINDOW_BYTES, heldDeltaMemoryBytes } from '../../src/server/delta-or-compression';
 import { MemoryBudget } from '../../src/server/memory-budget';
 import { createCrcsyncHandler, CrcsyncHandler } from '../../src/server/handler';
 import type { Origin } from '../../src/server/origin';
@@ -81,7 +82,9 @@ describe('delta memory budget (PROTOCOL.md §5)', () => {
       const clients = Array.from({ length: 6 }, () => openHeld(server.url));
       expect(await withTimeout(Promise.all(clients.map((client) => client.firstBytes)), 'first delta bytes')).toEqual(Array(6).fill('crcsync'));
       expect(server.handler.deltaMemory.reservations).toBe(6);
-      expect(server.handler.deltaMemory.reservedBytes).toBe(6 * estimate);
+      // Streaming now: each is charged its estimate plus the delta bytes made before the choice (issue 9, delta-response.ts).
+      expect(server.handler.deltaMemory.reservedBytes).toBeGreaterThan(6 * estimate);
+      expect(server.handler.deltaMemory.reservedBytes).toBeLessThanOrEqual(6 * (estimate + DECISION_WINDOW_BYTES));
 
       // Four clients go away mid-stream, one upstream fails mid-body, one response finishes.
       for (const client of clients.slice(0, 4)) client.request.destroy();
@@ -97,7 +100,7 @@ describe('delta memory budget (PROTOCOL.md §5)', () => {
   });
 
   it('over budget: the extra concurrent request gets the normal, exact response (pass=busy), and a delta again once there is room', async () => {
-    const server = await start(estimate); // room for exactly one delta
+    const server = await start(estimate + heldDeltaMemoryBytes(undefined, false)); // room for exactly one delta while it is decided
     try {
       const first = openHeld(server.url);
       expect(await withTimeout(first.firstBytes, 'first delta bytes')).toBe('crcsync');

@@ -103,6 +103,12 @@ interface FaultVisit {
 
 /** Stall, reset, close before Content-Length: the load fails as it would without crcsync; the proxy says it cut the delta short. */
 async function failsOutright(result: PageFetch, visit: FaultVisit): Promise<void> {
+  // Issue 9: a body that fails while the proxy still reads it to choose between the delta and the
+  // plain response gets the 502 a request without If-Block gets, before any header went out.
+  if (result.kind === 'response' && result.status === 502) {
+    expect(result.text).toBe('Bad Gateway: the origin body ended early\n');
+    return;
+  }
   expectErrorOrNothing(result);
   expect(await visit.loggedDelta()).toMatchObject({ status: 200, encoding: 'crcsync', aborted: true });
 }

@@ -1,0 +1,310 @@
+// `npm run bench:load`: does a changed page reach `load` sooner with crcsync
+// than with brotli, in a real browser on a slow link? (issue 9)
+//
+// Headless Firefox ESR with the extension ("on") and without it ("off",
+// which gets br), the changed HTML pages of ../shared/corpus (or --corpus
+// DIR) served by `crcsync serve --root`, plus the demo site's front page
+// (`crcsync serve --demo`), each through a throttling TCP proxy this process
+// runs (scripts/bench-load/throttle-proxy.ts). Per page and condition: visit
+// the old version, switch the server to the new one, measure the second
+// visit (scripts/bench-load/load-sequence.ts). Medians of --runs loads, the
+// conditions interleaved; results as off ÷ on ratios in bench/load.md and
+// every run in bench/load.json.
+//
+//   --profiles 1m,10m,none   link profiles (LINK_PROFILES)
+//   --runs N                 measured loads per page, condition and profile (default 5)
+//   --pages TEXT             only pages whose name contains TEXT ("demo" for the demo page)
+//   --corpus DIR             another folder laid out like ../shared/corpus
+//   --out DIR                where load.md / load.json go (default bench/)
+//   --note TEXT              a paragraph for the top of load.md
+//
+// The "on" browser runs dist/firefox-test: the same code as dist/firefox
+// plus the test hooks, which is what lets a script enable 127.0.0.1 without
+// the permission prompt and read the exchange log from an extension page.
+
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, platform, tmpdir, totalmem } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Page } from 'puppeteer-core';
+import { BenchFirefox, blank, launchBenchFirefox, openControlPage } from './bench-load/firefox-driver';
+import { Browsing, LoadPlan, measureLoad, Site } from './bench-load/load-sequence';
+import { BenchPage, corpusPages, demoPageIncluded, publish } from './bench-load/pages';
+import { ReferenceServer, startReferenceServer } from './bench-load/reference-server';
+import { Condition, LoadSample, pageResult, phaseSummary, ProfileResult, renderMarkdown, RunInfo, summarize } from './bench-load/report';
+import { LINK_PROFILES, LinkProfile, startThrottleProxy, ThrottleProxy } from './bench-load/throttle-proxy';
+
+const ROOT = resolve(__dirname, '..');
+const DEFAULT_CORPUS = resolve(ROOT, '../shared/corpus');
+const EXTENSION_DIR = join(ROOT, 'dist/firefox-test');
+
+interface Options {
+  profiles: LinkProfile[];
+  runs: number;
+  filter: string | null;
+  corpus: string;
+  corpusGiven: boolean;
+  out: string;
+  note: string | null;
+}
+
+function usage(message: string): never {
+  process.stderr.write(`bench-load: ${message}\nusage: node dist/bench-load.js [--profiles 1m,10m,none] [--runs N] [--pages TEXT] [--corpus DIR] [--out DIR] [--note TEXT]\n`);
+  process.exit(2);
+}
+
+function parseOptions(argv: string[]): Options {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        profiles: { type: 'string', default: '1m,10m,none' },
+        runs: { type: 'string', default: '5' },
+        pages: { type: 'string' },
+        corpus: { type: 'string' },
+        out: { type: 'string' },
+        note: { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    usage((error as Error).message);
+  }
+  const profiles = values.profiles!.split(',').map((name) => {
+    const profile = LINK_PROFILES[name.trim()];
+    if (!profile) usage(`unknown profile "${name}" (known: ${Object.keys(LINK_PROFILES).join(', ')})`);
+    return profile;
+  });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1 || runs > 100) usage(`--runs wants a whole number 1..100, got "${values.runs}"`);
+  return {
+    profiles,
+    runs,
+    filter: values.pages ?? null,
+    corpus: values.corpus ? resolve(values.corpus) : DEFAULT_CORPUS,
+    corpusGiven: values.corpus !== undefined,
+    out: values.out ? resolve(values.out) : join(ROOT, 'bench'),
+    note: values.note ?? null,
+  };
+}
+
+function progress(message: string): void {
+  process.stderr.write(`bench-load: ${message}\n`);
+}
+
+/** Things to stop, last started first, whatever happens. */
+class Cleanup {
+  private readonly steps: (() => Promise<void> | void)[] = [];
+  add(step: () => Promise<void> | void): void {
+    this.steps.push(step);
+  }
+  async run(): Promise<void> {
+    for (const step of this.steps.splice(0).reverse()) await Promise.resolve(step()).catch((error: unknown) => progress(`cleanup: ${String(error)}`));
+  }
+}
+
+interface Rig {
+  sites: { static: Site | null; demo: Site | null };
+  on: Browsing;
+  off: Browsing;
+  firefoxVersion: string;
+}
+
+async function setUp(pages: BenchPage[], cleanup: Cleanup): Promise<Rig> {
+  const root = mkdtempSync(join(tmpdir(), 'crcsync-bench-load-site-'));
+  cleanup.add(() => rmSync(root, { recursive: true, force: true }));
+  writeFileSync(join(root, 'bench-start.html'), '<!doctype html><title>bench-load</title><p>crcsync bench-load start page</p>\n');
+
+  const corpus = pages.filter((page) => page.kind === 'corpus');
+  for (const page of corpus) publish(root, page, 'old');
+  const site = async (args: string[]): Promise<Site> => {
+    const server: ReferenceServer = await startReferenceServer(ROOT, args);
+    cleanup.add(() => server.stop());
+    const proxy: ThrottleProxy = await startThrottleProxy({ targetPort: server.port, profile: LINK_PROFILES.none });
+    cleanup.add(() => proxy.close());
+    return { server, proxy, root };
+  };
+  // The static server also answers the start page from which the extension's control page is opened.
+  const staticSite = await site(['--root', root]);
+  const demoSite = pages.some((page) => page.kind === 'demo') ? await site(['--demo']) : null;
+  progress(`servers: ${staticSite.server.url} (static)${demoSite ? `, ${demoSite.server.url} (demo)` : ''}; proxies ${staticSite.proxy.origin}${demoSite ? `, ${demoSite.proxy.origin}` : ''}`);
+
+  const launch = async (extensionDir: string | null): Promise<BenchFirefox> => {
+    const firefox = await launchBenchFirefox(extensionDir);
+    cleanup.add(() => firefox.close());
+    return firefox;
+  };
+  const withExtension = await launch(EXTENSION_DIR);
+  const without = await launch(null);
+  const control: Page = await openControlPage(withExtension.browser, `${staticSite.proxy.origin}/bench-start.html`);
+  progress(`browsers: ${withExtension.version}, with ${relative(ROOT, EXTENSION_DIR)} and without`);
+  return {
+    sites: { static: staticSite, demo: demoSite },
+    on: { condition: 'on', browser: withExtension.browser, tab: await withExtension.browser.newPage(), control },
+    off: { condition: 'off', browser: without.browser, tab: await without.browser.newPage(), control: null },
+    firefoxVersion: withExtension.version,
+  };
+}
+
+function siteOf(rig: Rig, page: BenchPage): Site {
+  const site = page.kind === 'demo' ? rig.sites.demo : rig.sites.static;
+  if (!site) throw new Error(`no server for ${page.name}`);
+  return site;
+}
+
+/** measureLoad, but a load that fails outright (a timeout, a crashed tab) becomes an excluded sample and the bench goes on. */
+async function measureOrReport(browsing: Browsing, plan: LoadPlan): Promise<LoadSample> {
+  try {
+    return await measureLoad(browsing, plan);
+  } catch (error) {
+    plan.site.proxy.setProfile(LINK_PROFILES.none);
+    await blank(browsing.tab).catch(() => undefined);
+    return {
+      page: plan.page.name,
+      condition: browsing.condition,
+      run: plan.run,
+      position: plan.position,
+      responseStart: 0,
+      domInteractive: 0,
+      loadEventEnd: 0,
+      bytesDown: 0,
+      bytesUp: 0,
+      connections: 0,
+      documentEncoding: null,
+      documentSentBytes: null,
+      documentFullBytes: null,
+      requests: 0,
+      excludedBecause: `the load failed: ${error instanceof Error ? error.message : String(error)}`,
+      deltaDeclined: null,
+      documentExchange: null,
+      verifiedExchanges: [],
+    };
+  }
+}
+
+async function measureProfile(rig: Rig, pages: BenchPage[], profile: LinkProfile, runs: number): Promise<ProfileResult> {
+  const started = Date.now();
+  const browsing = (condition: Condition) => (condition === 'on' ? rig.on : rig.off);
+  // Warm-up: one sequence per condition on the first page, not counted.
+  for (const condition of ['on', 'off'] as const) {
+    const warm = await measureOrReport(browsing(condition), { page: pages[0], site: siteOf(rig, pages[0]), profile, run: -1, position: 0 });
+    progress(`[${profile.name}] warm-up ${condition}: ${warm.loadEventEnd.toFixed(0)} ms${warm.excludedBecause ? ` (${warm.excludedBecause})` : ''}`);
+  }
+  const samples: LoadSample[] = [];
+  for (let run = 0; run < runs; run++) {
+    for (const [index, page] of pages.entries()) {
+      const order: Condition[] = (run + index) % 2 === 0 ? ['on', 'off'] : ['off', 'on'];
+      const got: Partial<Record<Condition, LoadSample>> = {};
+      for (const [position, condition] of order.entries()) {
+        const sample = await measureOrReport(browsing(condition), { page, site: siteOf(rig, page), profile, run, position });
+        samples.push(sample);
+        got[condition] = sample;
+      }
+      const show = (sample: LoadSample | undefined) =>
+        sample
+          ? `${sample.loadEventEnd.toFixed(0)} ms, ${(sample.bytesDown / 1024).toFixed(1)} KiB${sample.deltaDeclined ? ` [no delta: pass=${sample.deltaDeclined}]` : ''}${sample.excludedBecause ? ` [NOT COUNTED: ${sample.excludedBecause}]` : ''}`
+          : '–';
+      progress(`[${profile.name}] run ${run + 1}/${runs} ${page.name}: on ${show(got.on)} | off ${show(got.off)}`);
+    }
+  }
+  const results = pages.map((page) => pageResult(page.name, page.kind, samples));
+  return {
+    profile,
+    pages: results,
+    all: summarize(results),
+    corpus: summarize(results.filter((page) => page.kind === 'corpus')),
+    phases: phaseSummary(samples),
+    samples,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+/** The command as typed, without --note's text (it is printed on its own). */
+function commandLine(args: string[]): string {
+  const shown = args.filter((arg, index) => arg !== '--note' && args[index - 1] !== '--note' && !arg.startsWith('--note='));
+  return `npm run bench:load${shown.length ? ` -- ${shown.map((arg) => (/\s/.test(arg) ? JSON.stringify(arg) : arg)).join(' ')}` : ''}`;
+}
+
+function machineLine(): string {
+  const list = cpus();
+  return `${list.length} × ${list[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${platform()}`;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const started = Date.now();
+  const loadAverageBefore = loadavg();
+  if (!existsSync(join(EXTENSION_DIR, 'manifest.json')) || !existsSync(join(ROOT, 'dist/cli.js'))) {
+    throw new Error('dist/ is not built: run `node scripts/build.mjs` (npm run bench:load does)');
+  }
+
+  let corpusNote: string | null = null;
+  let pages: BenchPage[] = [];
+  if (existsSync(options.corpus)) {
+    pages = corpusPages(options.corpus, options.filter);
+  } else if (options.corpusGiven) {
+    usage(`--corpus ${options.corpus} does not exist`);
+  } else {
+    corpusNote = `${relative(ROOT, options.corpus)} is absent: only the demo site was measured, so nothing here is comparable with the corpus figures.`;
+    progress(corpusNote);
+  }
+  if (demoPageIncluded(options.filter)) pages.push({ kind: 'demo', name: 'demo-front-page', category: 'demo', path: '/' });
+  if (!pages.length) usage(`no page matches --pages ${options.filter}`);
+  progress(`${pages.length} pages, profiles ${options.profiles.map((profile) => profile.name).join(', ')}, ${options.runs} runs each`);
+
+  const cleanup = new Cleanup();
+  const interrupted = () => {
+    progress('interrupted: stopping browsers and servers');
+    void cleanup.run().then(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  const results: ProfileResult[] = [];
+  let firefoxVersion = 'Firefox';
+  try {
+    const rig = await setUp(pages, cleanup);
+    firefoxVersion = rig.firefoxVersion;
+    for (const profile of options.profiles) {
+      progress(`profile ${profile.label}`);
+      const result = await measureProfile(rig, pages, profile, options.runs);
+      results.push(result);
+      const corpus = result.corpus;
+      progress(
+        `[${profile.name}] done in ${result.seconds.toFixed(0)} s: corpus load ratio (brotli ÷ crcsync) median ${corpus.medianLoadRatio?.toFixed(2) ?? '–'}×, ahead on ${corpus.pagesAhead} of ${corpus.pages}, worst ${corpus.worstPage ? `${corpus.worstPage.loadRatio.toFixed(2)}× (${corpus.worstPage.page})` : '–'}`,
+      );
+    }
+  } finally {
+    await cleanup.run();
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  }
+
+  const seconds = (Date.now() - started) / 1000;
+  const info: RunInfo = {
+    date: new Date().toISOString().slice(0, 10),
+    command: commandLine(process.argv.slice(2)),
+    machine: machineLine(),
+    firefox: firefoxVersion,
+    node: process.version,
+    runs: options.runs,
+    corpus: corpusNote ? null : relative(ROOT, options.corpus) || options.corpus,
+    corpusNote,
+    demo: pages.some((page) => page.kind === 'demo'),
+    extension: relative(ROOT, EXTENSION_DIR),
+    loadAverageBefore,
+    loadAverageAfter: loadavg(),
+    seconds,
+    note: options.note,
+  };
+  mkdirSync(options.out, { recursive: true });
+  const markdown = renderMarkdown(info, results);
+  writeFileSync(join(options.out, 'load.md'), markdown);
+  writeFileSync(join(options.out, 'load.json'), `${JSON.stringify({ info, profiles: results }, null, 1)}\n`);
+  process.stdout.write(markdown);
+  progress(`wrote ${relative(process.cwd(), join(options.out, 'load.md'))} and load.json in ${(seconds / 60).toFixed(1)} min`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench-load: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,283 @@
+// A TCP proxy on 127.0.0.1 that behaves like a slow link between a browser
+// and a server (`npm run bench:load`). The kernel here has no netem (`tc
+// qdisc ... netem` fails), so the link is simulated in user space:
+// - one link per direction, shared by every connection in that direction
+//   (Firefox opens several connections; a real access link is one pipe), on
+//   which the bytes are cut into segments and serialized one after another at
+//   the link rate;
+// - after its serialization a segment is delivered RTT/2 later (propagation);
+// - a new connection pays one RTT before its first byte goes upstream (the
+//   TCP handshake the loopback connect skips).
+// Not modelled: TCP slow start, receive windows, loss, ACK traffic. Bytes are
+// counted per direction (payload as carried, without simulated headers).
+
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+export interface LinkProfile {
+  /** Short name used on the command line (`--profiles 1m,10m,none`). */
+  name: string;
+  /** What a reader sees in the report. */
+  label: string;
+  /** Server -> browser rate; null: unlimited. */
+  downBitsPerSecond: number | null;
+  /** Browser -> server rate; null: unlimited. */
+  upBitsPerSecond: number | null;
+  /** Round-trip time; half of it is added in each direction. */
+  rttMs: number;
+}
+
+export const LINK_PROFILES: Record<string, LinkProfile> = {
+  '1m': { name: '1m', label: '1 Mbit/s each way, 100 ms RTT', downBitsPerSecond: 1_000_000, upBitsPerSecond: 1_000_000, rttMs: 100 },
+  '10m': { name: '10m', label: '10 Mbit/s each way, 40 ms RTT', downBitsPerSecond: 10_000_000, upBitsPerSecond: 10_000_000, rttMs: 40 },
+  none: { name: 'none', label: 'no throttling (proxy in the path, no limits)', downBitsPerSecond: null, upBitsPerSecond: null, rttMs: 0 },
+};
+
+/** Ethernet-sized TCP payload: the unit the link serializes. */
+export const SEGMENT_BYTES = 1460;
+/** IPv4 + TCP headers per segment: they take link time too (without options; real stacks add ~12 for timestamps). */
+export const SEGMENT_OVERHEAD_BYTES = 40;
+
+export interface ByteCounters {
+  /** Bytes server -> browser. */
+  down: number;
+  /** Bytes browser -> server. */
+  up: number;
+  /** Connections the browser opened. */
+  connections: number;
+}
+
+export interface ThrottleProxy {
+  /** http://127.0.0.1:PORT */
+  origin: string;
+  port: number;
+  profile: LinkProfile;
+  /** Takes effect for bytes arriving from now on. Change it only while the link is idle. */
+  setProfile(profile: LinkProfile): void;
+  /** Running totals since the proxy started; take differences around a load. */
+  counters(): ByteCounters;
+  /** Closes every open connection (both sides) and drops what was still on the link. */
+  closeConnections(): void;
+  close(): Promise<void>;
+}
+
+interface Delivery {
+  dueAt: number;
+  /** Bytes to write, or null for an action (end / destroy) that keeps its place behind the bytes. */
+  bytes: Buffer | null;
+  target: net.Socket;
+  action?: 'end' | 'destroy';
+}
+
+/**
+ * One direction of the link: a FIFO of segments from every connection,
+ * serialized at the rate and delivered after the one-way delay. Delivery
+ * times only grow, so a single timer for the head of the queue suffices.
+ */
+export class PacedLink {
+  private busyUntil = 0;
+  private lastDueAt = 0;
+  private readonly queue: Delivery[] = [];
+  private head = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private bitsPerSecond: number | null,
+    private delayMs: number,
+    private readonly segmentBytes = SEGMENT_BYTES,
+    private readonly overheadBytes = SEGMENT_OVERHEAD_BYTES,
+  ) {}
+
+  configure(bitsPerSecond: number | null, delayMs: number): void {
+    this.bitsPerSecond = bitsPerSecond;
+    this.delayMs = delayMs;
+  }
+
+  /** Puts `bytes` on the link towards `target`. */
+  send(bytes: Buffer, target: net.Socket): void {
+    const now = performance.now();
+    if (this.bitsPerSecond === null && this.delayMs === 0 && this.pending() === 0) {
+      // An unlimited link with nothing queued: no timer in the way.
+      if (!target.destroyed) target.write(bytes);
+      return;
+    }
+    for (let offset = 0; offset < bytes.length; offset += this.segmentBytes) {
+      const segment = bytes.subarray(offset, offset + this.segmentBytes);
+      let sentAt = now;
+      if (this.bitsPerSecond !== null) {
+        const start = Math.max(now, this.busyUntil);
+        sentAt = start + ((segment.length + this.overheadBytes) * 8 * 1000) / this.bitsPerSecond;
+        this.busyUntil = sentAt;
+      }
+      this.enqueue({ dueAt: sentAt + this.delayMs, bytes: segment, target });
+    }
+  }
+
+  /** Ends or destroys `target` once everything sent to it before has been delivered. */
+  finish(target: net.Socket, action: 'end' | 'destroy'): void {
+    if (this.pending() === 0 && this.delayMs === 0) {
+      applyAction(target, action);
+      return;
+    }
+    this.enqueue({ dueAt: performance.now() + this.delayMs, bytes: null, target, action });
+  }
+
+  /** Drops everything queued (the sockets are being destroyed anyway). */
+  clear(): void {
+    this.queue.length = 0;
+    this.head = 0;
+    this.busyUntil = 0;
+    this.lastDueAt = 0;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  pending(): number {
+    return this.queue.length - this.head;
+  }
+
+  private enqueue(delivery: Delivery): void {
+    // A profile change while bytes are queued must not reorder them.
+    delivery.dueAt = Math.max(delivery.dueAt, this.lastDueAt);
+    this.lastDueAt = delivery.dueAt;
+    this.queue.push(delivery);
+    if (!this.timer) this.arm();
+  }
+
+  private arm(): void {
+    if (this.pending() === 0) {
+      this.timer = null;
+      this.queue.length = 0;
+      this.head = 0;
+      return;
+    }
+    const wait = Math.max(0, this.queue[this.head].dueAt - performance.now());
+    this.timer = setTimeout(() => this.deliverDue(), wait);
+  }
+
+  private deliverDue(): void {
+    // setTimeout fires at whole milliseconds: deliver what is due within half of one.
+    const now = performance.now() + 0.5;
+    while (this.head < this.queue.length && this.queue[this.head].dueAt <= now) {
+      const delivery = this.queue[this.head++];
+      if (delivery.target.destroyed) continue;
+      if (delivery.bytes) delivery.target.write(delivery.bytes);
+      else applyAction(delivery.target, delivery.action!);
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    this.arm();
+  }
+}
+
+function applyAction(target: net.Socket, action: 'end' | 'destroy'): void {
+  if (target.destroyed) return;
+  if (action === 'end') target.end();
+  else target.destroy();
+}
+
+export async function startThrottleProxy(options: {
+  targetPort: number;
+  targetHost?: string;
+  profile: LinkProfile;
+  /** Charge one RTT before a new connection's first byte goes upstream (default true). */
+  handshake?: boolean;
+}): Promise<ThrottleProxy> {
+  const targetHost = options.targetHost ?? '127.0.0.1';
+  const handshake = options.handshake ?? true;
+  let profile = options.profile;
+  const down = new PacedLink(profile.downBitsPerSecond, profile.rttMs / 2);
+  const up = new PacedLink(profile.upBitsPerSecond, profile.rttMs / 2);
+  const totals: ByteCounters = { down: 0, up: 0, connections: 0 };
+  const sockets = new Set<net.Socket>();
+
+  const track = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined); // a reset is handled by 'close'
+  };
+
+  const server = net.createServer((client) => {
+    totals.connections++;
+    track(client);
+    client.setNoDelay(true);
+    const upstream = net.connect({ host: targetHost, port: options.targetPort });
+    track(upstream);
+    upstream.setNoDelay(true);
+
+    // Browser -> server: held back for the handshake's round trip, then on the up link.
+    const openAt = performance.now() + (handshake ? profile.rttMs : 0);
+    let held: Buffer[] | null = handshake && profile.rttMs > 0 ? [] : null;
+    let clientEnded = false;
+    if (held) {
+      setTimeout(() => {
+        const waiting = held ?? [];
+        held = null;
+        for (const chunk of waiting) up.send(chunk, upstream);
+        if (clientEnded) up.finish(upstream, 'end');
+      }, Math.max(0, openAt - performance.now()));
+    }
+    client.on('data', (chunk: Buffer) => {
+      totals.up += chunk.length;
+      if (held) held.push(chunk);
+      else up.send(chunk, upstream);
+    });
+    client.on('end', () => {
+      clientEnded = true;
+      if (!held) up.finish(upstream, 'end');
+    });
+    client.on('close', (hadError) => {
+      if (hadError || !clientEnded) up.finish(upstream, 'destroy');
+    });
+
+    // Server -> browser: on the down link.
+    let upstreamEnded = false;
+    upstream.on('data', (chunk: Buffer) => {
+      totals.down += chunk.length;
+      down.send(chunk, client);
+    });
+    upstream.on('end', () => {
+      upstreamEnded = true;
+      down.finish(client, 'end');
+    });
+    upstream.on('close', (hadError) => {
+      if (hadError || !upstreamEnded) down.finish(client, 'destroy');
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  const closeConnections = () => {
+    down.clear();
+    up.clear();
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+  };
+
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    port,
+    get profile() {
+      return profile;
+    },
+    setProfile(next) {
+      profile = next;
+      down.configure(next.downBitsPerSecond, next.rttMs / 2);
+      up.configure(next.upBitsPerSecond, next.rttMs / 2);
+    },
+    counters: () => ({ ...totals }),
+    closeConnections,
+    close: () =>
+      new Promise<void>((resolve) => {
+        closeConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
