@@ -2,7 +2,6 @@
 // (../shared/tools/check-vectors.sh). Exit codes: 0 ok, 2 error, 3 "no
 // If-Block / pass through" (not an error: the normal response is served).
 
-import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { getDefaultEngine } from './core/embedded-core';
@@ -13,7 +12,6 @@ import { isCrcsyncError } from './protocol/errors';
 import { DictionaryCompressor, ExtDeltaEncoder, fflateDictionaryCompressor, pakoDictionaryCompressor } from './protocol/ext-encoder';
 import { answerableExtensionVersion, offerExtension } from './protocol/ext-offer';
 import { formatIfBlock, parseIfBlock, IfBlock } from './protocol/if-block';
-import type { Sha1Factory } from './protocol/sha1';
 import { nodeSha1 } from './server/node-codecs';
 import { SERVE_OPTIONS, SERVE_USAGE, ServeArgumentError, ServeValues, serveConfigFromArgs, startServe } from './server/serve-command';
 
@@ -22,25 +20,6 @@ const EXIT_ERROR = 2;
 const EXIT_PASS_THROUGH = 3;
 
 const READ_CHUNK_BYTES = 64 * 1024;
-
-/**
- * node:crypto SHA-1 with digestSoFar (Hash.copy), which the extension's
- * checkpoints need; node-codecs' nodeSha1 serves v=1 only so far.
- */
-const nodePrefixSha1: Sha1Factory = () => {
-  const hash = createHash('sha1');
-  return {
-    update(bytes) {
-      hash.update(bytes);
-    },
-    digest() {
-      return new Uint8Array(hash.digest());
-    },
-    digestSoFar() {
-      return new Uint8Array(hash.copy().digest());
-    },
-  };
-};
 
 const USAGE: Record<string, string> = {
   main: `usage: crcsync <command> [options]
@@ -161,7 +140,7 @@ function runEncode(argv: string[]): number {
   const write = (chunk: Uint8Array) => writeAll(1, chunk);
   const encoder =
     parsed.values.ext && answerableExtensionVersion(headerValue) >= 1
-      ? new ExtDeltaEncoder(ifBlock, { engine: getDefaultEngine(), compressor: dictionaryCompressor, sha1: nodePrefixSha1 }, write)
+      ? new ExtDeltaEncoder(ifBlock, { engine: getDefaultEngine(), compressor: dictionaryCompressor, sha1: nodeSha1 }, write)
       : new DeltaEncoder(ifBlock, { engine: getDefaultEngine(), compressor, sha1: nodeSha1 }, write);
   let pushedFinal = false;
   streamFile(parsed.positionals[0], (chunk, final) => {
@@ -183,7 +162,7 @@ function runDecode(argv: string[]): number {
   const [oldPath, deltaPath] = parsed.positionals;
   let verified: Uint8Array | null = null;
   // The delta's first byte tells v=1 from an extension body (docs/extensions.md): a v=1 body decodes exactly as before.
-  const decoder = new DeltaDecoder(readFileSync(oldPath), { maxRebuiltBytes, sha1: nodePrefixSha1, acceptExtension: true }, (body) => {
+  const decoder = new DeltaDecoder(readFileSync(oldPath), { maxRebuiltBytes, sha1: nodeSha1, acceptExtension: true }, (body) => {
     verified = body;
   });
   const showReleases = parsed.values['show-releases'] === true;

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { Browser, Page, Target } from 'puppeteer-core';
 import type { ExchangeRecord, MessageMap, MessageType } from '../../extension/shared/messages';
+import { waitFor as boundedWaitFor, withTimeout as boundedWithTimeout } from '../../test/helpers/bounded-wait';
 
 export const ADDON_ID = 'crcsync@example.org';
 const ADDON_UUID = '0b6c3a1e-5d42-4a8f-9d0e-be7c4c10ad01';
@@ -72,24 +73,12 @@ export async function launchBenchFirefox(extensionDir: string | null): Promise<B
 }
 
 export function withTimeout<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return boundedWithTimeout(promise, what, ms);
 }
 
 /** Polls `check` until it returns a value other than undefined; bounded. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, ms = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + ms;
-  let delay = 10;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 2, 100);
-  }
+export function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, ms = WAIT_MS): Promise<T> {
+  return boundedWaitFor(what, check, ms, { firstPollMs: 10, maxPollMs: 100 });
 }
 
 /**

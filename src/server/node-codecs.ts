@@ -14,5 +14,9 @@ export const nodeSha1: Sha1Factory = () => {
     digest() {
       return new Uint8Array(hash.digest());
     },
+    // The x=1 checkpoints (docs/extensions.md): the prefix digest from a copy of the running state.
+    digestSoFar() {
+      return new Uint8Array(hash.copy().digest());
+    },
   };
 };

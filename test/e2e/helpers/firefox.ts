@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import puppeteer, { Browser, Page, Target } from 'puppeteer-core';
 import type { MessageMap, MessageType } from '../../../extension/shared/messages';
+import { waitFor as boundedWaitFor, withTimeout as boundedWithTimeout } from '../../helpers/bounded-wait';
 
 export const ROOT = resolve(__dirname, '../../..');
 export const EXTENSION_DIR = join(ROOT, 'dist/firefox-test');
@@ -95,24 +96,12 @@ interface BidiSender {
 }
 
 export function withTimeout<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return boundedWithTimeout(promise, what, ms);
 }
 
 /** Polls `check` until it returns a value other than undefined; bounded. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, ms = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + ms;
-  let delay = 25;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 2, 250);
-  }
+export function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, ms = WAIT_MS): Promise<T> {
+  return boundedWaitFor(what, check, ms);
 }
 
 /**
