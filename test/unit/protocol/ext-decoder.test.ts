@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
 import { DICTIONARY_FREE_BYTES, DeltaDecoder, MAX_DICTIONARY_RATIO, dictionaryAllowance } from '../../../src/protocol/delta-decoder';
 import { CrcsyncError } from '../../../src/protocol/errors';
-import { nobleSha1 } from '../../../src/protocol/sha1';
+import { Sha1Factory, nobleSha1 } from '../../../src/protocol/sha1';
 import { nodeSha1 } from '../../../src/server/node-codecs';
 import { adler32 } from '../../helpers/ext-reference-decoder';
 import { decodeTracked, splitEvery } from '../../helpers/ext-codec';
@@ -74,8 +74,14 @@ describe('extension bodies: marker and negotiation', () => {
   });
 
   it('needs a SHA-1 with digestSoFar when it accepts the extension (a programming error, said at once)', () => {
-    expect(() => new DeltaDecoder(base, { acceptExtension: true, sha1: nodeSha1 })).toThrow(TypeError);
-    expect(() => new DeltaDecoder(base, { acceptExtension: false, sha1: nodeSha1 })).not.toThrow();
+    // A whole-body-only hasher, as an injected v=1 SHA-1 may be.
+    const wholeBodySha1: Sha1Factory = () => {
+      const hash = nodeSha1();
+      return { update: (bytes) => hash.update(bytes), digest: () => hash.digest() };
+    };
+    expect(() => new DeltaDecoder(base, { acceptExtension: true, sha1: wholeBodySha1 })).toThrow(TypeError);
+    expect(() => new DeltaDecoder(base, { acceptExtension: false, sha1: wholeBodySha1 })).not.toThrow();
+    expect(() => new DeltaDecoder(base, { acceptExtension: true, sha1: nodeSha1 })).not.toThrow();
     expect(() => new DeltaDecoder(base, { acceptExtension: true, sha1: nobleSha1 })).not.toThrow();
   });
 });
