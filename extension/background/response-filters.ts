@@ -16,7 +16,7 @@ import { DeltaDecoder } from '../../src/protocol/delta-decoder';
 import { DELTA_STALLED } from '../../src/protocol/client-policy';
 import { isCrcsyncError } from '../../src/protocol/errors';
 import type { StreamFilter } from '../shared/browser';
-import { compactSha1 } from './compact-sha1';
+import { compactSha1 } from '../../src/protocol/compact-sha1';
 import type { PhaseClock } from './exchange-phases';
 
 export interface DeltaOutcome {

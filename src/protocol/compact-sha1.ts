@@ -1,19 +1,20 @@
-// SHA-1 (FIPS 180-4) for the delta decoder's digest check in the background
-// (PROTOCOL.md §3: the S section), passed in as its `sha1` option the way the
-// Node adapters pass node:crypto. Why not @noble/hashes (the decoder's
+// SHA-1 (FIPS 180-4) for the delta decoder's digest check in a browser
+// extension's background (PROTOCOL.md §3: the S section), passed in as its
+// `sha1` option the way the Node adapters pass node:crypto. Pure, so it sits
+// beside sha1.ts for every adapter (Firefox today, Chromium next). Why not @noble/hashes (the decoder's
 // default): measured in Firefox ESR 153's extension process on 100 KB, noble
 // takes 1.4-1.5 ms warm and 7-8 ms on the first call after a few idle seconds
 // (SpiderMonkey drops JIT code while the background idles, which is how
 // every page load finds it); this one 0.9 ms warm and 1-3 ms cold. The
 // decoder needs a synchronous, incremental hasher, so crypto.subtle (0.15 ms,
 // asynchronous) cannot stand in. Checked against node:crypto at random
-// lengths and chunkings (test/unit/extension/compact-sha1.test.ts).
+// lengths and chunkings (test/unit/protocol/compact-sha1.test.ts).
 //
 // One 64-byte block at a time, read straight from the caller's bytes (a
 // partial block is carried over), the 80 rounds as four loops without
 // branches, all arithmetic on int32.
 
-import type { Sha1Factory, Sha1Hasher } from '../../src/protocol/sha1';
+import type { Sha1Factory, Sha1Hasher } from './sha1';
 
 const BLOCK_BYTES = 64;
 const INITIAL_STATE = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];

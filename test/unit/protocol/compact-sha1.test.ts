@@ -1,10 +1,10 @@
-// The background's SHA-1 (extension/background/compact-sha1.ts) against
+// The background's SHA-1 (src/protocol/compact-sha1.ts) against
 // node:crypto as the oracle: every length around the padding boundaries,
 // random lengths at random chunkings, digests of prefixes taken on the way,
 // and the decoder verifying (and refusing) real deltas with it.
 
 import { createHash } from 'node:crypto';
-import { compactSha1 } from '../../../extension/background/compact-sha1';
+import { compactSha1 } from '../../../src/protocol/compact-sha1';
 import { getDefaultEngine } from '../../../src/core/embedded-core';
 import { DeltaDecoder } from '../../../src/protocol/delta-decoder';
 import { DeltaEncoder } from '../../../src/protocol/delta-encoder';
