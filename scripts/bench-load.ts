@@ -17,6 +17,9 @@
 //   --corpus DIR             another folder laid out like ../shared/corpus
 //   --out DIR                where load.md / load.json go (default bench/)
 //   --note TEXT              a paragraph for the top of load.md
+//   --no-floor               skip the "floor" condition (a Firefox whose do-nothing
+//                            extension hooks requests as crcsync must: what the
+//                            hooks alone cost; scripts/bench-load/floor-extension)
 //
 // The "on" browser runs dist/firefox-test: the same code as dist/firefox
 // plus the test hooks, which is what lets a script enable 127.0.0.1 without
@@ -37,6 +40,7 @@ import { LINK_PROFILES, LinkProfile, startThrottleProxy, ThrottleProxy } from '.
 const ROOT = resolve(__dirname, '..');
 const DEFAULT_CORPUS = resolve(ROOT, '../shared/corpus');
 const EXTENSION_DIR = join(ROOT, 'dist/firefox-test');
+const FLOOR_EXTENSION_DIR = join(ROOT, 'scripts/bench-load/floor-extension');
 
 interface Options {
   profiles: LinkProfile[];
@@ -46,10 +50,11 @@ interface Options {
   corpusGiven: boolean;
   out: string;
   note: string | null;
+  floor: boolean;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench-load: ${message}\nusage: node dist/bench-load.js [--profiles 1m,10m,none] [--runs N] [--pages TEXT] [--corpus DIR] [--out DIR] [--note TEXT]\n`);
+  process.stderr.write(`bench-load: ${message}\nusage: node dist/bench-load.js [--profiles 1m,10m,none] [--runs N] [--pages TEXT] [--corpus DIR] [--out DIR] [--note TEXT] [--no-floor]\n`);
   process.exit(2);
 }
 
@@ -65,6 +70,7 @@ function parseOptions(argv: string[]): Options {
         corpus: { type: 'string' },
         out: { type: 'string' },
         note: { type: 'string' },
+        'no-floor': { type: 'boolean', default: false },
       },
     }));
   } catch (error) {
@@ -85,6 +91,7 @@ function parseOptions(argv: string[]): Options {
     corpusGiven: values.corpus !== undefined,
     out: values.out ? resolve(values.out) : join(ROOT, 'bench'),
     note: values.note ?? null,
+    floor: !values['no-floor'],
   };
 }
 
@@ -107,10 +114,11 @@ interface Rig {
   sites: { static: Site | null; demo: Site | null };
   on: Browsing;
   off: Browsing;
+  floor: Browsing | null;
   firefoxVersion: string;
 }
 
-async function setUp(pages: BenchPage[], cleanup: Cleanup): Promise<Rig> {
+async function setUp(pages: BenchPage[], cleanup: Cleanup, withFloor: boolean): Promise<Rig> {
   const root = mkdtempSync(join(tmpdir(), 'crcsync-bench-load-site-'));
   cleanup.add(() => rmSync(root, { recursive: true, force: true }));
   writeFileSync(join(root, 'bench-start.html'), '<!doctype html><title>bench-load</title><p>crcsync bench-load start page</p>\n');
@@ -136,12 +144,14 @@ async function setUp(pages: BenchPage[], cleanup: Cleanup): Promise<Rig> {
   };
   const withExtension = await launch(EXTENSION_DIR);
   const without = await launch(null);
+  const floor = withFloor ? await launch(FLOOR_EXTENSION_DIR) : null;
   const control: Page = await openControlPage(withExtension.browser, `${staticSite.proxy.origin}/bench-start.html`);
   progress(`browsers: ${withExtension.version}, with ${relative(ROOT, EXTENSION_DIR)} and without`);
   return {
     sites: { static: staticSite, demo: demoSite },
     on: { condition: 'on', browser: withExtension.browser, tab: await withExtension.browser.newPage(), control },
     off: { condition: 'off', browser: without.browser, tab: await without.browser.newPage(), control: null },
+    floor: floor ? { condition: 'floor', browser: floor.browser, tab: await floor.browser.newPage(), control: null } : null,
     firefoxVersion: withExtension.version,
   };
 }
@@ -182,20 +192,26 @@ async function measureOrReport(browsing: Browsing, plan: LoadPlan): Promise<Load
   }
 }
 
+/** The conditions in the order they are measured for one page and run: each goes first as often as the others. */
+function conditionOrder(conditions: readonly Condition[], turn: number): Condition[] {
+  const shift = turn % conditions.length;
+  return [...conditions.slice(shift), ...conditions.slice(0, shift)];
+}
+
 async function measureProfile(rig: Rig, pages: BenchPage[], profile: LinkProfile, runs: number): Promise<ProfileResult> {
   const started = Date.now();
-  const browsing = (condition: Condition) => (condition === 'on' ? rig.on : rig.off);
+  const conditions: Condition[] = rig.floor ? ['on', 'off', 'floor'] : ['on', 'off'];
+  const browsing = (condition: Condition) => (condition === 'on' ? rig.on : condition === 'floor' && rig.floor ? rig.floor : rig.off);
   // Warm-up: one sequence per condition on the first page, not counted.
-  for (const condition of ['on', 'off'] as const) {
+  for (const condition of conditions) {
     const warm = await measureOrReport(browsing(condition), { page: pages[0], site: siteOf(rig, pages[0]), profile, run: -1, position: 0 });
     progress(`[${profile.name}] warm-up ${condition}: ${warm.loadEventEnd.toFixed(0)} ms${warm.excludedBecause ? ` (${warm.excludedBecause})` : ''}`);
   }
   const samples: LoadSample[] = [];
   for (let run = 0; run < runs; run++) {
     for (const [index, page] of pages.entries()) {
-      const order: Condition[] = (run + index) % 2 === 0 ? ['on', 'off'] : ['off', 'on'];
       const got: Partial<Record<Condition, LoadSample>> = {};
-      for (const [position, condition] of order.entries()) {
+      for (const [position, condition] of conditionOrder(conditions, run + index).entries()) {
         const sample = await measureOrReport(browsing(condition), { page, site: siteOf(rig, page), profile, run, position });
         samples.push(sample);
         got[condition] = sample;
@@ -204,10 +220,10 @@ async function measureProfile(rig: Rig, pages: BenchPage[], profile: LinkProfile
         sample
           ? `${sample.loadEventEnd.toFixed(0)} ms, ${(sample.bytesDown / 1024).toFixed(1)} KiB${sample.deltaDeclined ? ` [no delta: pass=${sample.deltaDeclined}]` : ''}${sample.excludedBecause ? ` [NOT COUNTED: ${sample.excludedBecause}]` : ''}`
           : '–';
-      progress(`[${profile.name}] run ${run + 1}/${runs} ${page.name}: on ${show(got.on)} | off ${show(got.off)}`);
+      progress(`[${profile.name}] run ${run + 1}/${runs} ${page.name}: ${conditions.map((condition) => `${condition} ${show(got[condition])}`).join(' | ')}`);
     }
   }
-  const results = pages.map((page) => pageResult(page.name, page.kind, samples));
+  const results = pages.map((page) => pageResult(page.name, page.kind, samples, profile));
   return {
     profile,
     pages: results,
@@ -262,7 +278,7 @@ async function main(): Promise<void> {
   const results: ProfileResult[] = [];
   let firefoxVersion = 'Firefox';
   try {
-    const rig = await setUp(pages, cleanup);
+    const rig = await setUp(pages, cleanup, options.floor);
     firefoxVersion = rig.firefoxVersion;
     for (const profile of options.profiles) {
       progress(`profile ${profile.label}`);
@@ -291,6 +307,7 @@ async function main(): Promise<void> {
     corpusNote,
     demo: pages.some((page) => page.kind === 'demo'),
     extension: relative(ROOT, EXTENSION_DIR),
+    floor: options.floor,
     loadAverageBefore,
     loadAverageAfter: loadavg(),
     seconds,

@@ -49,7 +49,8 @@ export interface NewEntry {
   baselineBytes: number | null;
 }
 
-export type SaveOutcome = 'saved' | 'private' | 'too-big' | 'storage-error';
+/** 'removed': the key was removed (a later no-store answer, forget) after the save was asked for. */
+export type SaveOutcome = 'saved' | 'private' | 'too-big' | 'storage-error' | 'removed';
 
 /** The private-window rule in one place: nothing from a private context is ever persisted (§6). */
 export function mayPersist(entry: Pick<NewEntry, 'privateContext' | 'partition'>): boolean {
@@ -64,6 +65,12 @@ export class BodyStore {
   private readonly touched = new Set<string>();
   private touchTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly pending = new Set<Promise<unknown>>();
+  /** Orders saves and removals of one key: each call takes the next number. */
+  private generation = 0;
+  /** When each key was last removed (generation), while any save may still be pending. */
+  private readonly removedAt = new Map<string, number>();
+  /** Keys whose save transaction is on its way (not yet in the index). */
+  private readonly committing = new Map<string, number>();
   /** Copies of stored bodies in memory; every change of the store below keeps them in step. */
   readonly hot = new HotBodies();
 
@@ -126,10 +133,18 @@ export class BodyStore {
    * it from this call on. null: nothing to save after all.
    */
   save(entry: NewEntry | Promise<NewEntry | null>): Promise<SaveOutcome | null> {
-    return this.track(Promise.resolve(entry).then((ready) => (ready ? this.saveNow(ready) : null)));
+    const startedAt = ++this.generation;
+    return this.track(
+      Promise.resolve(entry).then((ready) => {
+        if (!ready) return null;
+        // A removal of this key after the save was asked for (a later no-store answer, "forget") wins.
+        if ((this.removedAt.get(ready.key) ?? 0) > startedAt) return 'removed';
+        return this.saveNow(ready, startedAt);
+      }),
+    );
   }
 
-  private async saveNow(entry: NewEntry): Promise<SaveOutcome> {
+  private async saveNow(entry: NewEntry, startedAt: number): Promise<SaveOutcome> {
     if (!mayPersist(entry)) return 'private';
     const evicted = planEviction(this.index.values(), { key: entry.key, size: entry.body.length }, this.capBytes());
     if (evicted === null) return 'too-big';
@@ -156,6 +171,7 @@ export class BodyStore {
       this.touched.delete(key);
       this.hot.delete(key);
     }
+    this.committing.set(entry.key, (this.committing.get(entry.key) ?? 0) + 1);
     try {
       const tx = this.db.transaction([ENTRIES_STORE, BODIES_STORE], 'readwrite');
       const done = transactionDone(tx);
@@ -173,15 +189,29 @@ export class BodyStore {
       for (const kept of evictedRecords) if (!this.index.has(kept.key)) this.index.set(kept.key, kept);
       this.log(`store: could not save ${entry.key}`, error);
       return 'storage-error';
+    } finally {
+      const left = (this.committing.get(entry.key) ?? 1) - 1;
+      if (left) this.committing.set(entry.key, left);
+      else this.committing.delete(entry.key);
     }
+    // A removal queued while this transaction committed ran after it (IndexedDB orders them): it stays removed.
+    if ((this.removedAt.get(entry.key) ?? 0) > startedAt) return 'removed';
     this.index.set(entry.key, record);
     this.hot.put(entry.key, now, entry.body);
     return 'saved';
   }
 
-  /** Drops entries (a bad base, "forget this site", cleared history). */
+  /**
+   * Drops entries (a bad base, a no-store answer, "forget this site", cleared
+   * history). A key that is neither stored nor being written costs nothing:
+   * a site whose answers are all no-store would otherwise pay a write
+   * transaction per request while its page loads (issue 9).
+   */
   remove(keys: string[]): Promise<void> {
-    return this.track(this.removeNow(keys));
+    const removedAt = ++this.generation;
+    for (const key of keys) this.removedAt.set(key, removedAt);
+    const stored = keys.filter((key) => this.index.has(key) || this.committing.has(key));
+    return this.track(stored.length ? this.removeNow(stored) : Promise.resolve());
   }
 
   private async removeNow(keys: string[]): Promise<void> {
@@ -219,7 +249,11 @@ export class BodyStore {
 
   private track<T>(work: Promise<T>): Promise<T> {
     this.pending.add(work);
-    const forget = () => this.pending.delete(work);
+    const forget = () => {
+      this.pending.delete(work);
+      // Removal times matter only to saves still pending.
+      if (!this.pending.size) this.removedAt.clear();
+    };
     work.then(forget, forget);
     return work;
   }

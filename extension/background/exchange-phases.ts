@@ -39,7 +39,13 @@ export class PhaseClock {
   decodeMs = 0;
   /** Time inside SHA-1 update/digest, summed (a part of decodeMs). */
   verifyMs = 0;
-  /** The decoder released the verified body. */
+  /**
+   * The first verified body bytes were written to the filter: a prefix a
+   * checkpoint verified (an x=1 body, docs/extensions.md §3.2), else the
+   * whole body once S verified (then the same moment as verifiedAt).
+   */
+  firstReleaseAt = NaN;
+  /** The decoder released the verified body (S verified, the delta ended). */
   verifiedAt = NaN;
   /** filter.write(body) and filter.close() returned. */
   writtenAt = NaN;
@@ -91,7 +97,9 @@ export const PHASE_NAMES = {
     'the filter idle after handling the last ondata until onstop: the server and network ending the response, not the extension (0 when onstop came while the last chunk was still being decoded)',
   decodeMs: 'time inside the delta decoder, summed over chunks (SHA-1 included)',
   verifyMs: 'time inside SHA-1, summed (a part of decodeMs)',
-  writeMs: 'filter.write(body) + filter.close()',
+  firstReleaseMs:
+    'first verified body bytes written to the page, relative to the request start: a prefix verified by a checkpoint of an x=1 body (docs/extensions.md §3.2), else the whole body (then about deliveredMs - writeMs)',
+  writeMs: 'filter.write(body) + filter.close() once the whole body verified (for an x=1 body: the bytes after the last released prefix)',
   deliveredMs: 'verified body written and the filter closed, relative to the request start',
   afterWriteMs: 'synchronous work right after the write (settling the outcome, queuing the store write), off the page\'s path',
   ownMs:
@@ -139,6 +147,7 @@ export function phasesOf(clock: PhaseClock): Partial<Record<PhaseName, number>> 
   };
   if (Number.isFinite(offerDispatchMs)) phases.offerDispatchMs = offerDispatchMs;
   if (Number.isFinite(headersDispatchMs)) phases.headersDispatchMs = headersDispatchMs;
+  if (Number.isFinite(clock.firstReleaseAt)) phases.firstReleaseMs = clock.firstReleaseAt - requestAt;
   if (Number.isFinite(clock.filterStartAt)) phases.filterStartMs = clock.filterStartAt - requestAt;
   if (Number.isFinite(clock.stopAt)) phases.stopGapMs = clock.stopAt - clock.lastByteAt;
   phases.endWaitMs = endWaitMs;

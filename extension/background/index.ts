@@ -37,6 +37,7 @@ import {
   undecodedAnswerReason,
 } from '../../src/protocol/client-policy';
 import { formatIfBlock } from '../../src/protocol/if-block';
+import { answerableExtensionVersion, offerExtension } from '../../src/protocol/ext-offer';
 import { DEFAULT_MAX_REBUILT_BYTES, IF_BLOCK_HEADER, MAX_BASE_BYTES } from '../../src/protocol/wire';
 import { BeforeSendHeadersDetails, BlockingResponse, CompletedDetails, HeadersReceivedDetails, browser } from '../shared/browser';
 import { EXCHANGES_PORT_PREFIX, ExchangeOutcome, ExchangeRecord, MessageHandlers, PopupState, isMessage } from '../shared/messages';
@@ -56,9 +57,11 @@ import { PhaseClock, phasesOf } from './exchange-phases';
 import { HoldStore } from './if-block-holds';
 import { refetchFull } from './refetch';
 import { RequestPlace, frameOriginsOf, isOwnRequest, isPrivateContext, partitionOf, storeKeyFor, topLevelOriginOf } from './request-context';
+import { DELTA_REQUEST_FILTER, DELTA_RESOURCE_TYPES } from './request-scope';
 import { captureBody, rebuildDelta } from './response-filters';
 import { SavingsBook, emptySavings } from './savings-book';
 import { SettingsStore } from './settings-store';
+import { TabActivity } from './tab-activity';
 import '../shared/build-flags';
 import { registerTestHooks } from './test-hooks';
 
@@ -135,6 +138,8 @@ interface RequestState {
   headersSeen: boolean;
   /** The exchange was recorded (at most once per request). */
   recorded: boolean;
+  /** The exchange was added to the savings (at most once per request; before the record when the body is kept). */
+  savingsCounted: boolean;
   /** A failed load was already counted against the URL (at most once per request). */
   loadFailed: boolean;
   /**
@@ -161,6 +166,9 @@ interface RequestState {
 }
 
 const inflight = new Map<string, RequestState>();
+
+/** Every request of every tab the listeners see, to put the store's work after a page's loading (tab-activity.ts). */
+const tabActivity = new TabActivity();
 
 /**
  * Each tab's latest top-level navigation (requestId). A navigation that ends
@@ -239,6 +247,7 @@ function onBeforeSendHeaders(details: BeforeSendHeadersDetails): BlockingRespons
   clock.requestSeenEpochMs = Date.now();
   clock.requestEventEpochMs = details.timeStamp;
   inflight.delete(details.requestId); // a redirect starts over with the new URL
+  tabActivity.started(details.requestId, details.tabId);
   if (details.type === 'main_frame' && details.tabId >= 0) latestNavigations.set(details.tabId, details.requestId);
   if (details.method !== 'GET' || !isCrcsyncEligibleUrl(details.url)) return {};
   if (isOwnRequest(details, extensionBaseUrl)) return {};
@@ -295,6 +304,7 @@ function offerIfBlock({ settings, store, holds }: Services, details: BeforeSendH
     loadError: null,
     headersSeen: false,
     recorded: false,
+    savingsCounted: false,
     loadFailed: false,
     cancelled: false,
     abortRefetch: null,
@@ -317,7 +327,9 @@ function offerIfBlock({ settings, store, holds }: Services, details: BeforeSendH
     state.withheld = `held: the last load with If-Block failed (${hold.reason})`;
     return {};
   }
-  state.ifBlock = entry.ifBlock;
+  // The stored value is v=1 (PROTOCOL.md §1); what goes out also offers x=1, since this
+  // client decodes extension bodies (docs/extensions.md §1.1). A v=1 server ignores the field.
+  state.ifBlock = offerExtension(entry.ifBlock);
   state.baselineBytes = entry.baselineBytes ?? null;
   // The base: in memory when this URL was stored or read lately (hot-bodies.ts); else the
   // read starts now, so the body is in memory by the time the delta arrives.
@@ -334,7 +346,7 @@ function offerIfBlock({ settings, store, holds }: Services, details: BeforeSendH
       () => undefined,
     );
   }
-  return { requestHeaders: [...(details.requestHeaders ?? []), { name: IF_BLOCK_HEADER, value: entry.ifBlock }] };
+  return { requestHeaders: [...(details.requestHeaders ?? []), { name: IF_BLOCK_HEADER, value: state.ifBlock }] };
 }
 
 function onHeadersReceived(details: HeadersReceivedDetails): BlockingResponse {
@@ -420,6 +432,8 @@ function startRebuild(current: Services, state: RequestState, details: HeadersRe
   let refetchTransfer: number | null = null;
   rebuildDelta(browser.webRequest.filterResponseData(details.requestId), {
     base: state.base!,
+    // Decode X bodies only when this request offered them (docs/extensions.md §3.1).
+    acceptExtension: answerableExtensionVersion(state.ifBlock!) > 0,
     clock: state.clock,
     maxRebuiltBytes: DEFAULT_MAX_REBUILT_BYTES,
     stallTimeoutMs: current.settings.current.deltaStallTimeoutMs,
@@ -469,13 +483,16 @@ function startRebuild(current: Services, state: RequestState, details: HeadersRe
         else countFailure();
       }
       const result: ExchangeOutcome = outcome.verified ? 'verified' : outcome.body ? 'fell-back' : 'failed';
-      void Promise.all([boundedTransfer(state.transfer), saved]).then(([deltaTransfer, stored]) => {
+      const wire = boundedTransfer(state.transfer).then((deltaTransfer) => {
         // A fallback cost the delta (if Firefox measured it) plus the refetch; a stalled delta is never measured.
         // Firefox 153 reported responseSize 0 for chunked responses in our tests; then the
         // delta's body bytes (exact: Firefox does not decode crcsync) stand in, headers not counted.
         const delta = deltaTransfer ?? outcome.bodyBytes;
-        let wireBytes: number | null = delta;
-        if (!outcome.verified) wireBytes = refetchTransfer !== null ? delta + refetchTransfer : null;
+        const wireBytes = outcome.verified ? delta : refetchTransfer !== null ? delta + refetchTransfer : null;
+        countSavings(current, state, { outcome: result, wireBytes, baselineBytes: state.baselineBytes, fullBytes: outcome.body?.length ?? 0 });
+        return wireBytes;
+      });
+      void Promise.all([wire, saved]).then(([wireBytes, stored]) => {
         recordExchange(current, state, details, {
           outcome: result,
           // The page got its body either way; a base that could not be kept (quota) is said, not hidden.
@@ -485,6 +502,8 @@ function startRebuild(current: Services, state: RequestState, details: HeadersRe
           baselineBytes: state.baselineBytes,
           fullBytes: outcome.body?.length ?? 0,
           rebuildMs: outcome.verified ? outcome.rebuildMs : null,
+          extensionBody: outcome.extensionBody,
+          releasedEarlyBytes: outcome.releasedEarlyBytes,
           ...(outcome.verified ? phasesField(state.clock) : {}),
         });
       });
@@ -567,6 +586,7 @@ function startCapture(current: Services, state: RequestState, details: HeadersRe
       const wire = boundedTransfer(state.transfer).then((bytes) => bytes ?? (Number.isFinite(announced) && announced > 0 ? announced : bodyBytes));
       // A plain 200 is a full download: what it cost is the baseline for the next delta of this URL.
       const saved = kept ? saveBody(current, state, body, wire.then((bytes) => nextBaselineBytes(bytes, state.baselineBytes))) : Promise.resolve(null);
+      void wire.then((wireBytes) => countSavings(current, state, { outcome: undecoded ? 'failed' : 'passed', wireBytes, baselineBytes: wireBytes, fullBytes: bodyBytes }));
       void Promise.all([wire, saved]).then(([wireBytes, stored]) =>
         recordExchange(current, state, details, {
           // 'stored' only once the write committed: a quota error leaves it 'passed', with the reason.
@@ -596,13 +616,12 @@ function saveBody(
   baselineBytes: number | null | Promise<number | null>,
 ): Promise<SaveOutcome | null | undefined> {
   if (state.privateContext) return Promise.resolve(undefined);
-  // The page has its body already. Hashing it for its next If-Block waits for the
-  // baseline (onCompleted) and then for a task of its own, so it does not hold up the
-  // listeners of the requests the page makes right after (issue 9). store.save counts
-  // the write as pending from now on (settle(), "forget" ordering).
-  const entry = Promise.resolve(baselineBytes)
-    .then((baseline) => new Promise<number | null>((resolve) => setTimeout(() => resolve(baseline), 0)))
-    .then((baseline) => {
+  // The page has its body already. Hashing it for its next If-Block and writing it wait
+  // for the baseline (onCompleted) and then until the tab stops loading (tab-activity.ts),
+  // so they do not hold up the listeners of the requests the page makes right after
+  // (issue 9). store.save counts the write as pending from now on (settle(), "forget" ordering).
+  const entry = Promise.all([baselineBytes, tabActivity.whenQuiet(state.tabId)])
+    .then(([baseline]) => {
       const ifBlock = formatIfBlock(body, getDefaultEngine());
       if (ifBlock === null) return null;
       return {
@@ -639,7 +658,7 @@ function recordExchange(
   current: Services,
   state: RequestState,
   details: ResponseSeen,
-  result: Pick<ExchangeRecord, 'outcome' | 'reason' | 'wireBytes' | 'bodyBytes' | 'baselineBytes' | 'fullBytes' | 'rebuildMs' | 'phases'>,
+  result: Pick<ExchangeRecord, 'outcome' | 'reason' | 'wireBytes' | 'bodyBytes' | 'baselineBytes' | 'fullBytes' | 'rebuildMs' | 'phases' | 'extensionBody' | 'releasedEarlyBytes'>,
 ): void {
   if (state.recorded) return;
   state.recorded = true;
@@ -662,14 +681,31 @@ function recordExchange(
   };
   // A private window's exchanges stay in memory for its devtools panel; none is written to IndexedDB (§6).
   current.exchanges.add(record, { persist: !state.incognito });
-  if (state.ifBlock === null) return;
+  countSavings(current, state, record);
+}
+
+/**
+ * Adds an exchange that carried If-Block to the popup's savings, once. Called
+ * as soon as the transfer size is known, before the body is kept as the next
+ * base (that write waits until the page has loaded, tab-activity.ts): the
+ * popup is right the moment the page is shown.
+ */
+function countSavings(
+  current: Services,
+  state: RequestState,
+  result: Pick<ExchangeRecord, 'outcome' | 'wireBytes' | 'baselineBytes' | 'fullBytes'>,
+): void {
+  if (state.savingsCounted || state.ifBlock === null) return;
+  state.savingsCounted = true;
+  // The channel failed (onErrorOccurred): whatever the filter made of it, the page got a browser error.
+  const outcome = state.loadError !== null && result.outcome !== 'verified' && result.outcome !== 'fell-back' ? 'failed' : result.outcome;
   const change = {
     ...emptySavings(),
-    deltas: record.outcome === 'verified' ? 1 : 0,
-    fallbacks: record.outcome === 'fell-back' || record.outcome === 'failed' ? 1 : 0,
+    deltas: outcome === 'verified' ? 1 : 0,
+    fallbacks: outcome === 'fell-back' || outcome === 'failed' ? 1 : 0,
   };
   const cost = { ifBlockSent: true, wireBytes: result.wireBytes, baselineBytes: result.baselineBytes };
-  if (countsTowardSavings(cost) && record.outcome !== 'failed') {
+  if (countsTowardSavings(cost) && outcome !== 'failed') {
     change.fullBytes = result.fullBytes;
     change.wireBytes = cost.wireBytes;
     change.baselineBytes = cost.baselineBytes;
@@ -678,12 +714,14 @@ function recordExchange(
 }
 
 function onCompleted(details: CompletedDetails): void {
+  tabActivity.ended(details.requestId);
   if (isOwnRequest(details, extensionBaseUrl)) return reportRefetchTransfer(details.url, transferSizeOf(details));
   inflight.get(details.requestId)?.reportTransfer(transferSizeOf(details));
   inflight.delete(details.requestId);
 }
 
 function onErrorOccurred(details: RequestPlace & { requestId: string; error: string }): void {
+  tabActivity.ended(details.requestId);
   if (isOwnRequest(details, extensionBaseUrl)) return reportRefetchTransfer(details.url, null);
   const state = inflight.get(details.requestId);
   inflight.delete(details.requestId);
@@ -832,8 +870,17 @@ function onMessage(message: unknown): Promise<unknown> | undefined {
 const ALL_URLS = { urls: ['<all_urls>'] };
 
 if (canRewriteBodies) {
-  browser.webRequest.onBeforeSendHeaders.addListener(onBeforeSendHeaders, ALL_URLS, ['blocking', 'requestHeaders']);
-  browser.webRequest.onHeadersReceived.addListener(onHeadersReceived, ALL_URLS, ['blocking', 'responseHeaders']);
+  // Only the types crcsync serves: each blocking listener costs its requests a round trip (request-scope.ts).
+  browser.webRequest.onBeforeSendHeaders.addListener(onBeforeSendHeaders, DELTA_REQUEST_FILTER, ['blocking', 'requestHeaders']);
+  browser.webRequest.onHeadersReceived.addListener(onHeadersReceived, DELTA_REQUEST_FILTER, ['blocking', 'responseHeaders']);
+  // Capability learning sees every response, without holding any up.
+  browser.webRequest.onHeadersReceived.addListener(
+    (details) => {
+      if (!DELTA_RESOURCE_TYPES.includes(details.type) && advertisesCrcsync(details.responseHeaders) && !isPrivateContext(details)) learnCapability(details.url);
+    },
+    ALL_URLS,
+    ['responseHeaders'],
+  );
 } else {
   // Chromium MV3 has neither blocking webRequest nor a body filter: only learn which sites speak crcsync.
   browser.webRequest.onHeadersReceived.addListener(
@@ -844,8 +891,10 @@ if (canRewriteBodies) {
     ['responseHeaders'],
   );
 }
-browser.webRequest.onCompleted.addListener(onCompleted, ALL_URLS);
-browser.webRequest.onErrorOccurred.addListener(onErrorOccurred, ALL_URLS);
+// Chromium rejects Firefox's resource types in a filter; there the request path is not ours anyway.
+const REQUEST_END_FILTER = canRewriteBodies ? DELTA_REQUEST_FILTER : ALL_URLS;
+browser.webRequest.onCompleted.addListener(onCompleted, REQUEST_END_FILTER);
+browser.webRequest.onErrorOccurred.addListener(onErrorOccurred, REQUEST_END_FILTER);
 
 browser.runtime.onMessage.addListener(onMessage);
 
@@ -866,6 +915,7 @@ browser.runtime.onStartup.addListener(() => {
 });
 browser.tabs.onRemoved.addListener((tabId) => {
   latestNavigations.delete(tabId);
+  tabActivity.forgetTab(tabId);
   void ready.then((current) => current.exchanges.clear(tabId));
 });
 

@@ -23,7 +23,10 @@ function cell(row: HTMLTableRowElement, text: string, className?: string): void 
 }
 
 function resultText(record: ExchangeRecord): string {
-  return record.reason ? `${record.outcome} (${record.reason})` : record.outcome;
+  // An x=1 body (docs/extensions.md) says so, with what the page got before the delta ended.
+  const extension = record.extensionBody ? `x=1, ${formatBytes(record.releasedEarlyBytes ?? 0)} early` : null;
+  const details = [extension, record.reason].filter((part) => part);
+  return details.length ? `${record.outcome} (${details.join('; ')})` : record.outcome;
 }
 
 function addRow(record: ExchangeRecord): void {
@@ -32,6 +35,7 @@ function addRow(record: ExchangeRecord): void {
   row.className = record.outcome;
   row.dataset.url = record.url;
   row.dataset.outcome = record.outcome;
+  if (record.extensionBody) row.dataset.extension = 'x=1';
   cell(row, record.url, 'url');
   row.cells[0].title = record.url;
   cell(row, String(record.status), 'num');

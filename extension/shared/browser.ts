@@ -15,3 +15,4 @@ export type BlockingResponse = Polyfill.WebRequest.BlockingResponse;
 export type StreamFilter = Polyfill.WebRequest.StreamFilter;
 export type Port = Polyfill.Runtime.Port;
 export type Tab = Polyfill.Tabs.Tab;
+export type RequestFilterTypes = NonNullable<Polyfill.WebRequest.RequestFilter["types"]>;

@@ -50,12 +50,25 @@ export interface ExchangeRecord {
   /** Time from the last delta byte to the verified body, ms. */
   rebuildMs: number | null;
   /**
+   * The delta answer was an extension body (x=1, docs/extensions.md: its
+   * first byte the X marker) rather than a v=1 body. Absent when no delta
+   * was decoded (a plain answer) and in records of older versions.
+   */
+  extensionBody?: boolean;
+  /**
+   * Verified body bytes the page got before the delta ended: the prefixes
+   * checkpoints of an x=1 body verified (docs/extensions.md §3.2); 0 for a
+   * v=1 body, which is written whole. On a fallback, what the page held
+   * before the refetch. Absent where extensionBody is.
+   */
+  releasedEarlyBytes?: number;
+  /**
    * Where a verified delta exchange's time went, in ms (performance.now() in
    * the background at each webRequest and StreamFilter event); absent for
    * every other outcome. Names and meanings: PHASE_NAMES in
    * extension/background/exchange-phases.ts. `ownMs` is the time the page
    * waited because of the extension; `*At`-style phases (firstByteMs,
-   * lastByteMs, deliveredMs) are relative to the request start.
+   * lastByteMs, firstReleaseMs, deliveredMs) are relative to the request start.
    */
   phases?: Record<string, number>;
   outcome: ExchangeOutcome;

@@ -3,10 +3,13 @@
 // ratio to the baseline measured in the same run (STYLE.md habit 4):
 // "off" is Firefox without the extension, which gets br from the server.
 // A ratio is off ÷ on ("brotli ÷ crcsync"): above 1, crcsync was faster.
+// "floor" (optional) is Firefox with a do-nothing extension that hooks
+// requests the way crcsync must (scripts/bench-load/floor-extension): it gets
+// br like "off", so off ÷ floor is what Firefox's mechanism alone costs.
 
-import type { LinkProfile } from './throttle-proxy';
+import { LinkProfile, SEGMENT_BYTES, SEGMENT_OVERHEAD_BYTES } from './throttle-proxy';
 
-export type Condition = 'on' | 'off';
+export type Condition = 'on' | 'off' | 'floor';
 
 /** One measured load (the visit to the new version, after the base visit). */
 export interface LoadSample {
@@ -79,11 +82,23 @@ export interface PageResult {
   kind: 'corpus' | 'demo';
   on: ConditionMedians;
   off: ConditionMedians;
+  /** Null when the floor condition was not measured. */
+  floor: ConditionMedians | null;
   /** off ÷ on of the medians; null when a side has no counted load. */
   loadRatio: number | null;
   interactiveRatio: number | null;
   /** Bytes down, off ÷ on (how many times fewer bytes crcsync moved). */
   bytesRatio: number | null;
+  /** off ÷ floor: the hooks alone, same bytes as off (below 1: Firefox's mechanism made the page slower). */
+  floorLoadRatio: number | null;
+  /**
+   * off ÷ (off − the saved bytes' transfer time): the load ratio crcsync's bytes
+   * would give with no cost at all (issue 9's "zero overhead" figure); null
+   * without a link rate.
+   */
+  boundLoadRatio: number | null;
+  /** As boundLoadRatio, with the floor's measured cost added back: the best an extension on Firefox's hooks could do with these bytes. */
+  floorBoundLoadRatio: number | null;
 }
 
 export interface Summary {
@@ -91,6 +106,9 @@ export interface Summary {
   medianLoadRatio: number | null;
   medianInteractiveRatio: number | null;
   medianBytesRatio: number | null;
+  medianFloorLoadRatio: number | null;
+  medianBoundLoadRatio: number | null;
+  medianFloorBoundLoadRatio: number | null;
   /** Pages whose median load was sooner with crcsync (load ratio > 1). */
   pagesAhead: number;
   worstPage: { page: string; loadRatio: number } | null;
@@ -144,18 +162,35 @@ function ratio(off: number | null, on: number | null): number | null {
   return off === null || on === null || on <= 0 ? null : off / on;
 }
 
-export function pageResult(page: string, kind: 'corpus' | 'demo', samples: LoadSample[]): PageResult {
+/** How long `bytes` take on the link's down direction (segments and their headers, as the proxy paces them); 0 unthrottled. */
+function transferMs(bytes: number, profile: LinkProfile): number {
+  if (profile.downBitsPerSecond === null || profile.downBitsPerSecond <= 0) return 0;
+  const segments = Math.ceil(Math.max(0, bytes) / SEGMENT_BYTES);
+  return ((Math.max(0, bytes) + segments * SEGMENT_OVERHEAD_BYTES) * 8 * 1000) / profile.downBitsPerSecond;
+}
+
+export function pageResult(page: string, kind: 'corpus' | 'demo', samples: LoadSample[], profile: LinkProfile): PageResult {
   const mine = samples.filter((sample) => sample.page === page);
   const on = conditionMedians(mine.filter((sample) => sample.condition === 'on'));
   const off = conditionMedians(mine.filter((sample) => sample.condition === 'off'));
+  const floorSamples = mine.filter((sample) => sample.condition === 'floor');
+  const floor = floorSamples.length ? conditionMedians(floorSamples) : null;
+  const saved = off.bytesDown !== null && on.bytesDown !== null ? transferMs(off.bytesDown - on.bytesDown, profile) : null;
+  // Unthrottled, saved bytes save no measurable time: the bound is brotli's own load.
+  const bestOn = off.loadEventEnd !== null && saved !== null ? off.loadEventEnd - saved : null;
+  const floorCost = floor?.loadEventEnd != null && off.loadEventEnd !== null ? floor.loadEventEnd - off.loadEventEnd : null;
   return {
     page,
     kind,
     on,
     off,
+    floor,
     loadRatio: ratio(off.loadEventEnd, on.loadEventEnd),
     interactiveRatio: ratio(off.domInteractive, on.domInteractive),
     bytesRatio: ratio(off.bytesDown, on.bytesDown),
+    floorLoadRatio: floor ? ratio(off.loadEventEnd, floor.loadEventEnd) : null,
+    boundLoadRatio: ratio(off.loadEventEnd, bestOn),
+    floorBoundLoadRatio: bestOn !== null && floorCost !== null ? ratio(off.loadEventEnd, bestOn + floorCost) : null,
   };
 }
 
@@ -168,6 +203,9 @@ export function summarize(pages: PageResult[]): Summary {
     medianLoadRatio: median(ratios((page) => page.loadRatio)),
     medianInteractiveRatio: median(ratios((page) => page.interactiveRatio)),
     medianBytesRatio: median(ratios((page) => page.bytesRatio)),
+    medianFloorLoadRatio: median(ratios((page) => page.floorLoadRatio)),
+    medianBoundLoadRatio: median(ratios((page) => page.boundLoadRatio)),
+    medianFloorBoundLoadRatio: median(ratios((page) => page.floorBoundLoadRatio)),
     pagesAhead: compared.filter((page) => page.loadRatio! > 1).length,
     worstPage: worst ? { page: worst.page, loadRatio: worst.loadRatio! } : null,
     onLoads: pages.reduce((sum, page) => sum + page.on.runs, 0),
@@ -220,6 +258,8 @@ export interface RunInfo {
   /** The demo front page was among the pages. */
   demo: boolean;
   extension: string;
+  /** The floor condition was measured. */
+  floor: boolean;
   loadAverageBefore: number[];
   loadAverageAfter: number[];
   seconds: number;
@@ -229,21 +269,21 @@ export interface RunInfo {
 function summaryRow(result: ProfileResult, which: 'all' | 'corpus'): string {
   const summary = result[which];
   const worst = summary.worstPage ? `${times(summary.worstPage.loadRatio)} (${summary.worstPage.page})` : '–';
-  return `| ${result.profile.label} | ${which === 'all' ? 'all pages' : 'corpus only'} | ${times(summary.medianLoadRatio)} | ${times(summary.medianInteractiveRatio)} | ${summary.pagesAhead} of ${summary.pages} | ${worst} | ${times(summary.medianBytesRatio)} | ${summary.onLoadsDeclined} of ${summary.onLoads} |`;
+  return `| ${result.profile.label} | ${which === 'all' ? 'all pages' : 'corpus only'} | ${times(summary.medianLoadRatio)} | ${times(summary.medianInteractiveRatio)} | ${summary.pagesAhead} of ${summary.pages} | ${worst} | ${times(summary.medianBytesRatio)} | ${summary.onLoadsDeclined} of ${summary.onLoads} | ${times(summary.medianFloorLoadRatio)} | ${times(summary.medianBoundLoadRatio)} | ${times(summary.medianFloorBoundLoadRatio)} |`;
 }
 
 function pageTable(result: ProfileResult): string[] {
   const lines = [
     `### ${result.profile.label}`,
     '',
-    '| page | load on | load off | load off÷on | interactive on | interactive off | interactive off÷on | KiB down on | KiB down off | doc KiB on | doc KiB off | counted runs on/off |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| page | load on | load off | load floor | load off÷on | interactive on | interactive off | interactive off÷on | KiB down on | KiB down off | doc KiB on | doc KiB off | counted runs on/off |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const page of result.pages) {
     const excluded = page.on.excluded + page.off.excluded;
     const notes = [excluded ? `${excluded} excl.` : '', page.on.declined ? `${page.on.declined} no-gain` : ''].filter(Boolean).join(', ');
     lines.push(
-      `| ${page.page} | ${ms(page.on.loadEventEnd)} | ${ms(page.off.loadEventEnd)} | ${times(page.loadRatio)} | ${ms(page.on.domInteractive)} | ${ms(page.off.domInteractive)} | ${times(page.interactiveRatio)} | ${kib(page.on.bytesDown)} | ${kib(page.off.bytesDown)} | ${kib(page.on.documentSentBytes)} | ${kib(page.off.documentSentBytes)} | ${page.on.runs}/${page.off.runs}${notes ? ` (${notes})` : ''} |`,
+      `| ${page.page} | ${ms(page.on.loadEventEnd)} | ${ms(page.off.loadEventEnd)} | ${ms(page.floor?.loadEventEnd ?? null)} | ${times(page.loadRatio)} | ${ms(page.on.domInteractive)} | ${ms(page.off.domInteractive)} | ${times(page.interactiveRatio)} | ${kib(page.on.bytesDown)} | ${kib(page.off.bytesDown)} | ${kib(page.on.documentSentBytes)} | ${kib(page.off.documentSentBytes)} | ${page.on.runs}/${page.off.runs}${notes ? ` (${notes})` : ''} |`,
     );
   }
   return lines;
@@ -282,7 +322,7 @@ export function renderMarkdown(info: RunInfo, results: ProfileResult[]): string 
   lines.push(
     '## Setup',
     '',
-    `- **Conditions.** "on": Firefox with the extension (\`${info.extension}\`), the origin enabled. "off": the same Firefox without it, which gets br from the server. Both: HTTP cache off (every load goes to the network), no speculative connections, predictor or prefetch, \`Accept-Encoding: gzip, deflate, br\` (what Firefox sends over HTTPS). One tab per browser, left at about:blank between visits.`,
+    `- **Conditions.** "on": Firefox with the extension (\`${info.extension}\`), the origin enabled. "off": the same Firefox without it, which gets br from the server. Both: HTTP cache off (every load goes to the network), no speculative connections, predictor or prefetch, \`Accept-Encoding: gzip, deflate, br\` (what Firefox sends over HTTPS). One tab per browser, left at about:blank between visits.${info.floor ? ' "floor" (when measured): the same Firefox with `scripts/bench-load/floor-extension` instead, which hooks requests as crcsync does and does nothing with them; it gets br.' : ''}`,
     `- **Pages.** ${info.corpus ? `The changed HTML pairs of \`${info.corpus}\` (one file per pair, served by \`crcsync serve --root\`; their stylesheets and scripts are not in the corpus and get 404, in both conditions)` : 'No corpus pages'}${info.demo ? `${info.corpus ? ', and t' : '; t'}he demo front page (\`crcsync serve --demo\`), which changes on every request; with the HTTP cache off its stylesheet and script are fetched again on every load, so "on" gets them as near-empty deltas: it is not in the "corpus only" rows` : ''}.`,
     '- **One load.** Visit the old version unthrottled (the extension keeps it as its base; "off" makes the same visit; from the second run on, "on" gets this visit as a delta against the previous new version), switch the server to the new version, close every connection at the proxy (nothing of keep-alive carries into the measured load, in either condition), set the link profile, then the measured visit, starting from about:blank. Per page and run the two conditions follow each other, and which goes first alternates. One warm-up sequence per condition and profile is not counted.',
     "- **Link.** A TCP proxy on 127.0.0.1 in front of the server (`scripts/bench-load/throttle-proxy.ts`), in the path for every profile (\"none\" too): one link per direction shared by all connections, 1460-byte segments (+40 header bytes) serialized at the link rate, RTT/2 added each way, one RTT charged to each new connection for its handshake. Not modelled: slow start, loss.",
@@ -294,14 +334,16 @@ export function renderMarkdown(info: RunInfo, results: ProfileResult[]): string 
   lines.push(
     '## Summary per profile',
     '',
-    '| link | pages | load, brotli ÷ crcsync (median over pages) | interactive, brotli ÷ crcsync | pages where crcsync was ahead (load) | worst page (load) | bytes down, brotli ÷ crcsync | "on" loads the server answered without a delta (no-gain) |',
-    '|---|---|---:|---:|---|---|---:|---|',
+    '| link | pages | load, brotli ÷ crcsync (median over pages) | interactive, brotli ÷ crcsync | pages where crcsync was ahead (load) | worst page (load) | bytes down, brotli ÷ crcsync | "on" loads the server answered without a delta (no-gain) | floor: brotli ÷ hooks alone | bound: crcsync\'s bytes at zero cost | bound on Firefox\'s hooks |',
+    '|---|---|---:|---:|---|---|---:|---|---:|---:|---:|',
   );
   for (const result of results) {
     lines.push(summaryRow(result, 'corpus'));
     if (result.pages.some((page) => page.kind === 'demo')) lines.push(summaryRow(result, 'all'));
   }
   lines.push(
+    '',
+    'The last three columns bound what any crcsync client in Firefox can reach on these pages and links. "floor" is brotli ÷ a Firefox whose do-nothing extension hooks requests the way crcsync must (blocking `onBeforeSendHeaders` and `onHeadersReceived`, a pass-through `StreamFilter` on every 200 it could keep), with brotli\'s bytes: below 1 is what the hooks alone cost. "bound" is brotli\'s load ÷ (brotli\'s load − the time the bytes crcsync saved take on the link), per page: crcsync\'s bytes with no cost at all (unthrottled it is 1). "bound on Firefox\'s hooks" adds the floor\'s measured cost back: the best a client on these hooks can do with these bytes.',
     '',
     '## The extension\'s own cost per exchange',
     '',

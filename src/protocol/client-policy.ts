@@ -256,19 +256,33 @@ export const DELTA_STALLED = 'DELTA_STALLED';
 /**
  * Fallback reasons that implicate the cached base. A rebuilt body whose
  * SHA-1 does not match, or a block index the base does not have, is what a
- * base that differs from the one the server hashed produces; an exception
- * inside the decoder (DECODER_INTERNAL, or DECODER_EXCEPTION from an
- * adapter) could be either side, so the base goes too. Everything
- * else (a stall, a broken or truncated stream, a lying server, a storage or
- * filter error) says nothing against the base: §5 keeps it "as it was".
+ * base that differs from the one the server hashed produces; so are, in an
+ * extension body (docs/extensions.md §3.5), a checkpoint whose prefix digest
+ * does not match and a D section whose dictionary (the rebuilt bytes, part
+ * of them from the base) does not match its DICTID. An exception inside the
+ * decoder (DECODER_INTERNAL, or DECODER_EXCEPTION from an adapter) could be
+ * either side, so the base goes too. Everything else (a stall, a broken or
+ * truncated stream, a lying server, checkpoints too close together, a
+ * storage or filter error) says nothing against the base: §5 keeps it "as it was".
  */
-const BASE_IMPLICATED = new Set(['DELTA_DIGEST_MISMATCH', 'DELTA_BLOCK_OUT_OF_RANGE', 'BASE_UNUSABLE', 'DECODER_EXCEPTION', 'DECODER_INTERNAL', 'DELTA_INFLATE_RATIO']);
+const BASE_IMPLICATED = new Set([
+  'DELTA_DIGEST_MISMATCH',
+  'DELTA_BLOCK_OUT_OF_RANGE',
+  'BASE_UNUSABLE',
+  'DECODER_EXCEPTION',
+  'DECODER_INTERNAL',
+  'DELTA_INFLATE_RATIO',
+  'DELTA_CHECKPOINT_MISMATCH',
+  'DELTA_DICTIONARY',
+  'DELTA_DICTIONARY_WORK',
+]);
 
 /**
  * Whether a fallback for `reason` drops the cached base before refetching
  * (§5: "dropped if it was the cause"). A decompression bomb
- * (DELTA_INFLATE_RATIO) is not the base's fault, but keeping the base would
- * send If-Block again and let the next load pay for the same bomb.
+ * (DELTA_INFLATE_RATIO) or a pile of dictionary loads (DELTA_DICTIONARY_WORK)
+ * is not the base's fault, but keeping the base would send If-Block again and
+ * let the next load pay for the same work.
  */
 export function fallbackDropsBase(reason: string): boolean {
   return BASE_IMPLICATED.has(reason);
@@ -278,13 +292,41 @@ export function fallbackDropsBase(reason: string): boolean {
  * Fallback reasons after which the URL is also held (no If-Block for a
  * while, see nextIfBlockHold) although the page got its body: a delta that
  * costs the client a bounded but pointless amount of work (a decompression
- * bomb, a rebuild past the size cap) would cost it again on the next load,
+ * bomb, a rebuild past the size cap, D sections loading more dictionary
+ * bytes than the delta pays for) would cost it again on the next load,
  * since the refetched body becomes the next base.
  */
-const COSTLY_DELTA = new Set(['DELTA_INFLATE_RATIO', 'DELTA_TOO_LARGE']);
+const COSTLY_DELTA = new Set(['DELTA_INFLATE_RATIO', 'DELTA_TOO_LARGE', 'DELTA_DICTIONARY_WORK']);
 
 export function fallbackHoldsIfBlock(reason: string): boolean {
   return COSTLY_DELTA.has(reason);
+}
+
+/**
+ * The refusal recorded when a fallback's refetch cannot continue what the
+ * page already holds: an extension body released a verified prefix, then
+ * failed, and the refetched body does not start with exactly those bytes
+ * (docs/extensions.md §3.4). The response ends without another byte and the
+ * load counts as failed.
+ */
+export const REFETCH_PREFIX_MISMATCH = 'REFETCH_PREFIX_MISMATCH';
+
+/**
+ * Whether a refetched body may complete a response whose first bytes went
+ * to the page already (docs/extensions.md §3.4): only when it starts with
+ * exactly those bytes, so the page ends up with exactly the refetched body
+ * and never a mix of two. `released` are the released ranges in order.
+ */
+export function refetchContinuesRelease(released: readonly Uint8Array[], refetched: Uint8Array): boolean {
+  let offset = 0;
+  for (const range of released) {
+    if (offset + range.length > refetched.length) return false;
+    for (let i = 0; i < range.length; i++) {
+      if (refetched[offset + i] !== range[i]) return false;
+    }
+    offset += range.length;
+  }
+  return true;
 }
 
 /**

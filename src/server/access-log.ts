@@ -1,7 +1,7 @@
 // One access-log line per response (issue 4): what was asked, what went
 // out, and what the full response would have cost, so a log shows the
 // savings. Format, space-separated:
-//   <ISO time> <method> <url> <status> <encoding> sent=<bytes> full=<bytes> <ms>ms [pass=<reason>] [delta=<bytes>] [plain=<bytes>] [economy=stop] [aborted]
+//   <ISO time> <method> <url> <status> <encoding> sent=<bytes> full=<bytes> <ms>ms [x=<version>] [pass=<reason>] [delta=<bytes>] [plain=<bytes>] [economy=stop] [aborted]
 // `full` is the identity body (after decoding an upstream gzip/br body),
 // i.e. what an uncompressed response would have carried; when a body is
 // passed through still encoded it is the bytes as sent.
@@ -29,6 +29,8 @@ export interface AccessLogEntry {
    * the body as literal bytes, because matching no longer paid (PROTOCOL.md §5).
    */
   economy?: 'stop';
+  /** The delta sent is an extension body of this version (`x=1`, docs/extensions.md); absent for a v=1 delta and any other body. */
+  extension?: number;
 }
 
 export type AccessLogSink = (entry: AccessLogEntry) => void;
@@ -49,6 +51,7 @@ export function formatAccessLog(entry: AccessLogEntry): string {
     `full=${entry.fullBytes}`,
     `${entry.milliseconds.toFixed(1)}ms`,
   ];
+  if (entry.extension) parts.push(`x=${entry.extension}`);
   if (entry.passReason) parts.push(`pass=${entry.passReason}`);
   if (entry.deltaBytes !== undefined) parts.push(`delta=${entry.deltaBytes}`);
   if (entry.plainBytes !== undefined) parts.push(`plain=${entry.plainBytes}`);

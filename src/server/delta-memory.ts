@@ -9,13 +9,15 @@ import { matcherMemoryBound } from '../core/wasm-engine';
 import type { BlockLayout } from '../protocol/index';
 import { SCAN_SLICE_BYTES, scannerMemoryBound } from '../protocol/delta-sections';
 import { LITERAL_PATH_MEMORY_BYTES } from './delta-transform';
+import { extLiteralPathMemoryBytes } from './ext-delta-transform';
 
 /**
  * Default for all delta encodings of one handler together: room for 170
  * deltas with small blocks (estimate ~1.5 MiB each) or 130 with the largest
  * window accepted (128 KiB blocks, ~1.9 MiB); measured, such a delta held by
- * a stalled client costs ~1.3 MiB of RSS (bench/memory.md). Beyond it the
- * normal response.
+ * a stalled client costs ~1.3 MiB of RSS (bench/memory.md); x=1 answers are
+ * charged more (1.75 .. 2.6 MiB: 146 .. 97 of them). Beyond it the normal
+ * response.
  */
 export const DEFAULT_MAX_DELTA_BUFFER_BYTES = 256 * 1024 * 1024;
 
@@ -32,13 +34,16 @@ const STREAM_BUFFERS = 3;
  * deflate state, its output) and the stream buffers, each a high-water mark
  * plus one chunk of at most a scan slice. Block sizes are at most 128 KiB
  * (decideDeltaEncoding), so this is 1.5 MiB (5-byte blocks) .. 1.9 MiB.
+ * An x=1 answer (`extension` 1) has its own literal path: a deflate state
+ * per running piece job and the recent body its pieces and dictionaries are
+ * taken from (extLiteralPathMemoryBytes): 1.75 MiB .. 2.6 MiB.
  */
-export function deltaMemoryEstimate(layout: BlockLayout): number {
+export function deltaMemoryEstimate(layout: BlockLayout, extension = 0): number {
   const window = layout.tailSize;
   return (
     scannerMemoryBound(window) +
     matcherMemoryBound(window) +
-    LITERAL_PATH_MEMORY_BYTES +
+    (extension ? extLiteralPathMemoryBytes(window) : LITERAL_PATH_MEMORY_BYTES) +
     STREAM_BUFFERS * (STREAM_HIGH_WATER_BYTES + SCAN_SLICE_BYTES)
   );
 }

@@ -6,7 +6,9 @@
 // after which the chosen response streams:
 //
 //   1. read the body up to the window (decoding an upstream gzip / br);
-//   2. scan it with a held DeltaTransform: matching only, no deflating;
+//   2. scan it with a held delta pass (DeltaTransform, or ExtDeltaTransform
+//      for a request that offered the x=1 extension): matching only, no
+//      deflating;
 //   3. tiny body: the delta as before. Plain body compressed and the delta
 //      mostly new bytes, or the economy guard stopped: plain, without
 //      deflating a literal byte;
@@ -21,7 +23,9 @@ import { Readable, Transform, pipeline } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CompressionCoding, CompressionSettings, compressOnce, compressWhole, createCompressor, createDecompressor } from './content-coding';
 import { DECISION_WINDOW_BYTES, DeltaShape, deltaBeats, guessedRatio, isMostlyNew, nextRaceBytes } from './delta-or-compression';
+import type { DictionaryCompressor } from '../protocol/ext-encoder';
 import { DeltaTransform, DeltaTransformOptions } from './delta-transform';
+import { ExtDeltaTransform } from './ext-delta-transform';
 import { HeaderMap, writeHead } from './headers';
 import type { MemoryReservation } from './memory-budget';
 import type { PlainSizeMemo } from './plain-size-memo';
@@ -53,6 +57,8 @@ export interface DeltaServing {
   /** Aborts when the client goes away. */
   signal: AbortSignal;
   codecs: DeltaTransformOptions;
+  /** A synchronous compressor for the pieces of an x=1 body (default: node zlib on the thread pool). */
+  extensionCompressor?: DictionaryCompressor;
   compression: CompressionSettings;
   /** Charges the delta memory budget (null when it does not fit). */
   chargeDelta(bytes: number): MemoryReservation | null;
@@ -79,6 +85,20 @@ export interface DeltaOutcome {
   deltaBytes?: number;
   /** The plain body was made to compare and the delta went out: its size. */
   plainBytes?: number;
+  /** The delta that went out is an extension body of this version (x=1). */
+  extension?: number;
+}
+
+/** A delta pass that starts held: v=1, or the x=1 extension's. */
+type HeldDeltaPass = DeltaTransform | ExtDeltaTransform;
+
+/** The held pass for the plan: an x=1 body when the request offered the extension (plan.extension), else v=1. */
+function heldDeltaPass(plan: ResponsePlan, serving: DeltaServing): HeldDeltaPass {
+  if (plan.extension >= 1) {
+    const { engine, sha1 } = serving.codecs;
+    return new ExtDeltaTransform(plan.delta!, { engine, sha1, compressor: serving.extensionCompressor, held: true });
+  }
+  return new DeltaTransform(plan.delta!, { ...serving.codecs, held: true });
 }
 
 /** The body bytes read before deciding. */
@@ -192,7 +212,7 @@ function leading(chunks: Buffer[], bytes: number): Buffer[] {
  * body is compressed) it stops as soon as the delta cannot pay: the economy
  * guard stopped, or three quarters of the whole body are already new.
  */
-async function scanHeld(delta: DeltaTransform, prefix: Prefix, stopEarly: boolean, signal: AbortSignal): Promise<ScanEnd> {
+async function scanHeld(delta: HeldDeltaPass, prefix: Prefix, stopEarly: boolean, signal: AbortSignal): Promise<ScanEnd> {
   // Chunk by chunk and then the end on its own, as a live DeltaTransform sees a stream: the same flush points, the same bytes.
   const chunks = prefix.ended ? [...prefix.identity, Buffer.alloc(0)] : prefix.identity;
   let sinceTurn = 0;
@@ -212,7 +232,7 @@ async function scanHeld(delta: DeltaTransform, prefix: Prefix, stopEarly: boolea
 }
 
 /** Collects everything a released, finished DeltaTransform still has to send. */
-function finishDelta(delta: DeltaTransform): Promise<Buffer> {
+function finishDelta(delta: HeldDeltaPass): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     delta.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -260,7 +280,8 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
     if (reservation) reservations.push(reservation);
   };
   const decoder = plan.decode ? createDecompressor(plan.decode) : null;
-  const delta = new DeltaTransform(plan.delta!, { ...serving.codecs, held: true });
+  const delta = heldDeltaPass(plan, serving);
+  const extension = plan.extension >= 1 ? plan.extension : undefined;
   // While the choice is made nothing else listens: an origin that fails in
   // the meantime must not throw out of the process. The stream a pipeline
   // later takes over reports the failure there (an errored stream fails its
@@ -375,7 +396,7 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
     recharge(deltaBody.length);
     sendWhole(res, plan, deltaBody);
     const finished = await responseDone(res);
-    return { status: plan.status, encoding: plan.encoding, sentBytes: deltaBody.length, fullBytes: bodyBytes, passReason: null, aborted: !finished, economy, plainBytes };
+    return { status: plan.status, encoding: plan.encoding, sentBytes: deltaBody.length, fullBytes: bodyBytes, passReason: null, aborted: !finished, economy, plainBytes, extension };
   }
 
   /** Exactly the response without If-Block (its body made now unless `made`). */
@@ -447,7 +468,7 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
       delta.on('data', (chunk: Buffer) => (sentBytes += chunk.length));
       const stages: (Readable | Transform | ServerResponse)[] = decoder && !prefix.rawEnded ? [body, decoder, delta, res] : [rest, delta, res];
       const error = await new Promise<Error | null>((resolve) => pipeline(stages, (error) => resolve(error ?? null)));
-      return { status: plan.status, encoding: plan.encoding, sentBytes, fullBytes, passReason: null, aborted: Boolean(error), economy: delta.stats.economyStopAt !== null ? 'stop' : undefined };
+      return { status: plan.status, encoding: plan.encoding, sentBytes, fullBytes, passReason: null, aborted: Boolean(error), economy: delta.stats.economyStopAt !== null ? 'stop' : undefined, extension };
     }
     delta.destroy();
     decoder?.destroy();

@@ -11,14 +11,16 @@
 // server can see what the delta would look like (how many new bytes, whether
 // the economy guard stopped) before it commits to Content-Encoding: crcsync.
 // release() then replays what was held into the same sinks, in the same
-// order, so the bytes are exactly those of a delta encoded live.
+// order, so the bytes are exactly those of a delta encoded live. The queue,
+// the slicing and the held/released protocol are section-queue-transform.ts;
+// the x=1 extension's pass is ext-delta-transform.ts.
 
-import { Transform, TransformCallback } from 'node:stream';
 import { DeflateRaw, constants, createDeflateRaw } from 'node:zlib';
 import adler32 from 'pako/lib/zlib/adler32.js';
 import { CompressorFactory, DeltaSectionOptions, DeltaSectionScanner, IfBlock, LiteralCompressor } from '../protocol/index';
 import { DeltaSectionStats, SCAN_SLICE_BYTES } from '../protocol/delta-sections';
 import { TAG_BLOCK, TAG_DIGEST, TAG_ZLIB } from '../protocol/wire';
+import { QueuedSection, SectionQueueTransform } from './section-queue-transform';
 
 export interface DeltaTransformOptions extends DeltaSectionOptions {
   /** A synchronous compressor (fflate, pako) instead of zlib's thread pool, e.g. for byte-exact output. */
@@ -26,8 +28,6 @@ export interface DeltaTransformOptions extends DeltaSectionOptions {
   /** Start held: scanHeld() matches without deflating or emitting until release(). */
   held?: boolean;
 }
-
-type Piece = Uint8Array | Promise<Uint8Array>;
 
 /** What the scanner said while held, replayed in order by release(). */
 type HeldEvent =
@@ -49,7 +49,7 @@ const FINAL_EMPTY_BLOCK = [0x03, 0x00];
  * prev 64 KiB, head 64 KiB, pending buffer 64 KiB (zlib's deflateInit2), plus
  * its 16 KiB output chunk and some slack. pako's state is the same size.
  */
-const DEFLATE_STATE_BYTES = 288 * 1024;
+export const DEFLATE_STATE_BYTES = 288 * 1024;
 
 /**
  * Most bytes the literal path of one DeltaTransform holds: the deflate state,
@@ -81,7 +81,7 @@ class ThreadPoolRuns {
   private held: Uint8Array[] = [];
   private heldBytes = 0;
 
-  constructor(private readonly emit: (piece: Piece) => void) {
+  constructor(private readonly emit: (piece: QueuedSection) => void) {
     this.deflater.on('data', (output: Buffer) => this.made.push(output));
     // Errors surface through the write jobs; a late one after destroy must not be unhandled.
     this.deflater.on('error', () => undefined);
@@ -147,12 +147,10 @@ class ThreadPoolRuns {
   }
 }
 
-export class DeltaTransform extends Transform {
+export class DeltaTransform extends SectionQueueTransform {
   /** The scanner's counters (blocks, runs, economy stop), for the access log. */
   readonly stats: DeltaSectionStats;
   private scanner: DeltaSectionScanner | null;
-  private queue: Piece[] = [];
-  private pendingJobs = 0;
   /** The synchronous compressor of the current run, when one was given. */
   private run: LiteralCompressor | null = null;
   private readonly threadPool: ThreadPoolRuns | null;
@@ -166,10 +164,7 @@ export class DeltaTransform extends Transform {
 
   constructor(ifBlock: IfBlock, options: DeltaTransformOptions) {
     super();
-    const emit = (piece: Piece) => {
-      if (piece instanceof Promise) this.pendingJobs++;
-      this.queue.push(piece);
-    };
+    const emit = (piece: QueuedSection) => this.enqueue(piece);
     const compressor = options.compressor;
     this.threadPool = compressor ? null : new ThreadPoolRuns(emit);
     this.held = options.held ? [] : null;
@@ -286,108 +281,21 @@ export class DeltaTransform extends Transform {
     return this.stats.literalBytes - (this.threadPool ? this.threadPool.heldLiteralBytes : this.openRunBytes);
   }
 
-  /**
-   * After release(): the delta bytes queued so far, i.e. the sections of
-   * encodedBodyBytes. Waits for the queued thread-pool jobs (their output
-   * stays queued, in order).
-   */
-  async queuedOutputBytes(): Promise<number> {
-    if (this.held) throw new Error('queuedOutputBytes needs a released transform');
-    const settled = await Promise.all(this.queue);
-    this.queue = settled;
-    this.pendingJobs = 0;
-    return settled.reduce((sum, piece) => sum + piece.length, 0);
+  protected encodeSlice(slice: Uint8Array, final: boolean): void {
+    this.scanner!.push(slice, final);
+    this.threadPool?.flushOpenRun();
+    if (final) this.scanner = null;
   }
 
-  /**
-   * After queuedOutputBytes(): sends what is encoded so far now, as live
-   * encoding would have by this point, rather than with the next input
-   * (which a pausing origin may hold back until the client sees a byte).
-   */
-  pushEncoded(): void {
-    if (this.held || this.pendingJobs > 0) throw new Error('pushEncoded needs a released transform with no job running');
-    this.pushReady();
+  protected endEncoding(): void {
+    this.threadPool?.destroy();
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.encode(chunk, false, callback);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    this.encode(new Uint8Array(0), true, callback);
-  }
-
-  override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
+  protected releaseResources(): void {
     // Client gone or upstream failed: hand the WASM matcher back to its pool now.
     this.scanner?.dispose();
     this.scanner = null;
     this.threadPool?.destroy();
-    this.queue = [];
     this.held = null;
-    callback(error);
-  }
-
-  /**
-   * Encodes a chunk slice by slice (SCAN_SLICE_BYTES), waiting for each
-   * slice's thread-pool jobs before the next: what waits for zlib stays
-   * under LITERAL_PATH_MEMORY_BYTES whatever the chunk size. The next chunk
-   * is taken only when this one's sections are out: backpressure.
-   */
-  private encode(chunk: Uint8Array, final: boolean, callback: TransformCallback): void {
-    const done = (error?: Error) => {
-      if (final) this.threadPool?.destroy(); // only once its last flush has come back
-      callback(error);
-    };
-    if (this.held) return done(new Error('a held DeltaTransform takes input through scanHeld() until release()'));
-    if (!this.scanner) {
-      // The held scan already saw the end of the body: only its sections are left to go out.
-      if (chunk.length) return done(new Error('input after the end of the body'));
-      if (this.pendingJobs > 0) this.drain().then(() => done(), done);
-      else {
-        this.pushReady();
-        done();
-      }
-      return;
-    }
-    let at = 0;
-    const step = (): void => {
-      try {
-        for (;;) {
-          const slice = chunk.subarray(at, at + SCAN_SLICE_BYTES);
-          at += slice.length;
-          const last = at >= chunk.length;
-          this.scanner!.push(slice, final && last);
-          this.threadPool?.flushOpenRun();
-          if (final && last) this.scanner = null;
-          if (this.pendingJobs > 0) {
-            this.drain().then(() => (last || this.destroyed ? done() : step()), done);
-            return;
-          }
-          this.pushReady();
-          if (last) return done();
-        }
-      } catch (error) {
-        done(error as Error);
-      }
-    };
-    step();
-  }
-
-  /** Pushes the queued pieces, all of them ready, as one chunk. */
-  private pushReady(): void {
-    const ready = this.queue as Uint8Array[];
-    this.queue = [];
-    if (ready.length) this.push(ready.length === 1 ? ready[0] : Buffer.concat(ready));
-  }
-
-  /** Waits for this chunk's thread-pool jobs, then pushes its sections in order as one chunk (fewer, larger socket writes). */
-  private async drain(): Promise<void> {
-    const pieces = this.queue;
-    this.queue = [];
-    this.pendingJobs = 0;
-    const settled = await Promise.all(pieces);
-    if (this.destroyed) return;
-    this.queue = settled;
-    this.pushReady();
   }
 }

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline, Readable, Transform } from 'node:stream';
 import type { CrcEngine } from '../core/crc-engine';
 import { getDefaultEngine } from '../core/embedded-core';
-import { CompressorFactory, compileDeltaExclusions } from '../protocol/index';
+import { CompressorFactory, DictionaryCompressor, compileDeltaExclusions } from '../protocol/index';
 import type { AccessLogSink } from './access-log';
 import {
   CompressionSettings,
@@ -24,6 +24,7 @@ import {
 import { DEFAULT_MAX_DELTA_BUFFER_BYTES, deltaMemoryEstimate } from './delta-memory';
 import { serveDeltaOrPlain } from './delta-response';
 import { DeltaTransformOptions } from './delta-transform';
+import { offeredExtension } from './extension-offer';
 import { addCapability } from './header-passes';
 import { HeaderMap, headerText, writeHead } from './headers';
 import { MemoryBudget } from './memory-budget';
@@ -38,6 +39,12 @@ export interface CrcsyncHandlerSettings {
   engine?: CrcEngine;
   /** Synchronous compressor for the delta's literal runs (default: native zlib on the thread pool; pakoCompressor is byte-exact with the vectors). */
   literalCompressor?: CompressorFactory;
+  /**
+   * Synchronous compressor for the literal pieces of x=1 extension bodies
+   * (default: native zlib on the thread pool, one job per piece;
+   * pakoDictionaryCompressor is byte-exact with test/vectors-ext).
+   */
+  extensionCompressor?: DictionaryCompressor;
   /** gzip / br settings for clients without If-Block. */
   compression?: Partial<CompressionSettings>;
   /** Largest tail block a delta may need buffered (default 4 MiB); bigger If-Blocks get the normal response. */
@@ -45,9 +52,10 @@ export interface CrcsyncHandlerSettings {
   /**
    * Bytes all delta encodings in flight may hold together (default 256 MiB,
    * DEFAULT_MAX_DELTA_BUFFER_BYTES). Each delta is charged an upper bound of
-   * its buffers when it starts (deltaMemoryEstimate: 1.5 .. 1.9 MiB) and
-   * credited when its response ends; a delta that does not fit gets the
-   * normal response, logged `pass=busy` (PROTOCOL.md §5).
+   * its buffers when it starts (deltaMemoryEstimate: 1.5 .. 1.9 MiB, an x=1
+   * answer 1.75 .. 2.6 MiB) and credited when its response ends; a delta
+   * that does not fit gets the normal response, logged `pass=busy`
+   * (PROTOCOL.md §5).
    */
   maxDeltaBufferBytes?: number;
   /**
@@ -91,8 +99,8 @@ export type CrcsyncHandler = ((req: IncomingMessage, res: ServerResponse, next?:
 /** gzip/br of a body up to this size (known from the origin's Content-Length) is made whole and sent with a Content-Length. */
 const WHOLE_BODY_COMPRESS_BYTES = 1024 * 1024;
 
-/** Plain-text error response, with Capability like every response (PROTOCOL.md §2). */
-function sendError(res: ServerResponse, status: number, message: string): number {
+/** Plain-text error response, with Capability like every response (PROTOCOL.md §2; `offered`: the request's extension offer). */
+function sendError(res: ServerResponse, status: number, message: string, offered = 0): number {
   if (res.headersSent) {
     res.destroy();
     return 0;
@@ -103,7 +111,7 @@ function sendError(res: ServerResponse, status: number, message: string): number
     ['content-length', String(body.length)],
     ['cache-control', 'no-store'],
   ]);
-  addCapability(headers);
+  addCapability(headers, offered);
   writeHead(res, status, headers);
   res.end(body);
   return body.length;
@@ -121,7 +129,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
   const settings: PlanSettings = {
     compression,
     maxBlockBytes: options.maxBlockBytes,
-    reserveDelta: (ifBlock, heldBytes) => budget.tryReserve(deltaMemoryEstimate(ifBlock.layout) + heldBytes),
+    reserveDelta: (ifBlock, heldBytes, extension) => budget.tryReserve(deltaMemoryEstimate(ifBlock.layout, extension) + heldBytes),
     reserveCompression: (coding, sizeHint) => compressionBudget.tryReserve(compressionMemoryEstimate(coding, sizeHint)),
   };
   const plainSizes = new PlainSizeMemo(options.plainSizeEntries ?? DEFAULT_PLAIN_SIZE_ENTRIES);
@@ -137,7 +145,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
       encoding: string,
       sentBytes: number,
       fullBytes: number,
-      extra: { passReason?: string | null; aborted?: boolean; economy?: 'stop'; deltaBytes?: number; plainBytes?: number } = {},
+      extra: { passReason?: string | null; aborted?: boolean; economy?: 'stop'; deltaBytes?: number; plainBytes?: number; extension?: number } = {},
     ) => {
       log?.({
         time: new Date(),
@@ -153,8 +161,11 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
         economy: extra.economy,
         deltaBytes: extra.deltaBytes,
         plainBytes: extra.plainBytes,
+        extension: extra.extension,
       });
     };
+    // Read once: every answer to an offer says so in Capability, errors included (docs/extensions.md §1.3).
+    const offered = offeredExtension(req.headers['if-block']);
     const abort = new AbortController();
     const onClose = () => {
       if (!res.writableFinished) abort.abort();
@@ -167,7 +178,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
     } catch (error) {
       if (abort.signal.aborted) return record(0, '-', 0, 0, { aborted: true });
       const status = error instanceof OriginError ? error.status : 500;
-      const sent = sendError(res, status, status === 500 ? 'Internal Server Error' : (error as Error).message);
+      const sent = sendError(res, status, status === 500 ? 'Internal Server Error' : (error as Error).message, offered);
       return record(status, 'identity', sent, sent);
     }
     if (answer === null) {
@@ -175,7 +186,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
         res.off('close', onClose);
         return next();
       }
-      const sent = sendError(res, 404, 'Not Found');
+      const sent = sendError(res, 404, 'Not Found', offered);
       return record(404, 'identity', sent, sent);
     }
     if (abort.signal.aborted) {
@@ -184,7 +195,13 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
     }
 
     const plan = planResponse(
-      { method, ifBlock: req.headers['if-block'], acceptEncoding: req.headers['accept-encoding'], deltaExcluded: exclusions.excludes(req.url ?? '/') },
+      {
+        method,
+        ifBlock: req.headers['if-block'],
+        acceptEncoding: req.headers['accept-encoding'],
+        deltaExcluded: exclusions.excludes(req.url ?? '/'),
+        offeredExtension: offered,
+      },
       answer,
       settings,
     );
@@ -202,10 +219,11 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
         originLength: Number.isFinite(originLength) ? originLength : undefined,
         signal: abort.signal,
         codecs,
+        extensionCompressor: options.extensionCompressor,
         compression,
         chargeDelta: (bytes) => budget.tryReserve(bytes),
-        streamingDeltaBytes: deltaMemoryEstimate(plan.delta.layout),
-        sendError: (status, message) => sendError(res, status, message),
+        streamingDeltaBytes: deltaMemoryEstimate(plan.delta.layout, plan.extension),
+        sendError: (status, message) => sendError(res, status, message, offered),
         plainSizes,
         url: req.url ?? '/',
         originHeaders: answer.headers,
@@ -225,7 +243,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
         }
         // The origin's body failed before a byte was sent: say so (502) rather
         // than drop the connection, which browsers retry (Firefox up to 10 times).
-        const sent = sendError(res, 502, 'Bad Gateway: the origin body ended early');
+        const sent = sendError(res, 502, 'Bad Gateway: the origin body ended early', offered);
         return record(502, 'identity', sent, sent, { passReason, aborted: true });
       }
       const level = plan.compress === 'gzip' ? compression.gzipLevel : compression.brotliQuality;
@@ -265,7 +283,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
     serve(req, res, next).catch((error: unknown) => {
       // A bug, not a client's doing: answer 500 (or cut the response) and keep serving.
       process.emitWarning(`crcsync handler: ${error instanceof Error ? error.stack : String(error)}`);
-      sendError(res, 500, 'Internal Server Error');
+      sendError(res, 500, 'Internal Server Error', offeredExtension(req.headers['if-block']));
     });
   };
   return Object.assign(handler, { deltaMemory: budget, compressionMemory: compressionBudget, plainSizes });

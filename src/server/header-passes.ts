@@ -5,10 +5,10 @@
 import type { IncomingMessage } from 'node:http';
 import {
   CAPABILITY_HEADER,
-  CAPABILITY_VALUE,
   ENCODED_RESPONSE,
   HEADERS_DROPPED_WHEN_ENCODED,
   IF_BLOCK_HEADER,
+  capabilityFor,
   crcsyncEtag,
   mergeVary,
 } from '../protocol/index';
@@ -25,9 +25,14 @@ export function stripHopByHop(headers: HeaderMap): void {
   for (const name of [...HOP_BY_HOP, ...listed]) if (name) headers.delete(name);
 }
 
-/** `Capability: crcsync; m=1` on every response the server handles (PROTOCOL.md §2). */
-export function addCapability(headers: HeaderMap): void {
-  headers.set(CAPABILITY_HEADER.toLowerCase(), CAPABILITY_VALUE);
+/**
+ * `Capability: crcsync; m=1` on every response the server handles
+ * (PROTOCOL.md §2); `crcsync; m=1; x=1` on every response to a request that
+ * offered the extension (`offeredExtension` its version: docs/extensions.md
+ * §1.3), whatever its body.
+ */
+export function addCapability(headers: HeaderMap, offeredExtension = 0): void {
+  headers.set(CAPABILITY_HEADER.toLowerCase(), capabilityFor(offeredExtension));
 }
 
 /**

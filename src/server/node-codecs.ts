@@ -1,8 +1,10 @@
-// Node's native SHA-1 for the codecs: node:crypto is several times faster
-// than the portable default and is what the server and CLI use. (Literal
-// runs are deflated on zlib's thread pool by delta-transform.ts.)
+// Node's native codecs for the server and CLI: node:crypto SHA-1 (several
+// times faster than the portable default) and node:zlib on the thread pool
+// for the x=1 extension's literal pieces. (v=1 literal runs are deflated on
+// the thread pool by delta-transform.ts.)
 
 import { createHash } from 'node:crypto';
+import { deflate } from 'node:zlib';
 import type { Sha1Factory } from '../protocol/sha1';
 
 export const nodeSha1: Sha1Factory = () => {
@@ -20,3 +22,17 @@ export const nodeSha1: Sha1Factory = () => {
     },
   };
 };
+
+/**
+ * One literal piece of an x=1 body as one complete zlib stream, deflated at
+ * level 6 on zlib's thread pool: with `dictionary` as preset dictionary (a
+ * `D` section: FDICT set, DICTID its Adler-32) or, when it is empty, without
+ * (a `Z` section). Node copies the dictionary when the job is created, so
+ * only `piece` must stay unchanged until the promise settles. Each call has
+ * its own zlib state (a preset dictionary is set once per stream), freed
+ * when the job ends.
+ */
+export function deflatePiece(piece: Uint8Array, dictionary: Uint8Array): Promise<Buffer> {
+  const options = dictionary.length ? { level: 6, dictionary } : { level: 6 };
+  return new Promise((resolve, reject) => deflate(piece, options, (error, output) => (error ? reject(error) : resolve(output))));
+}

@@ -24,6 +24,12 @@ export interface PlanRequest {
   acceptEncoding: string | undefined;
   /** The operator excluded this request's path from delta encoding (delta-exclusions.ts). */
   deltaExcluded?: boolean;
+  /**
+   * The x=1 extension version the request offered (extension-offer.ts), 0
+   * or absent for none: a delta is then answered in that version, and every
+   * answer says so in Capability (docs/extensions.md §1.3).
+   */
+  offeredExtension?: number;
 }
 
 export interface PlanOrigin {
@@ -40,6 +46,8 @@ export interface ResponsePlan {
   decode: string | null;
   /** Make a delta against this If-Block, or null. */
   delta: IfBlock | null;
+  /** For a delta: the extension version of its body (1: an x=1 body, docs/extensions.md), or 0 for a v=1 body. */
+  extension: number;
   /** The delta's or the compressor's charge against its memory budget; released when the response ends. */
   reservation: MemoryReservation | null;
   /** Compress with this coding, or null. */
@@ -65,9 +73,11 @@ export interface PlanSettings {
    * `heldBytes` for the body and delta held while the server decides
    * between the delta and the plain response (delta-response.ts), or
    * returns null when it does not fit: the normal response then, reason
-   * `busy`. Without it deltas are not budgeted.
+   * `busy`. `extension` is the version of the delta's body (0: v=1), whose
+   * encoder holds more (deltaMemoryEstimate). Without it deltas are not
+   * budgeted.
    */
-  reserveDelta?: (ifBlock: IfBlock, heldBytes: number) => MemoryReservation | null;
+  reserveDelta?: (ifBlock: IfBlock, heldBytes: number, extension: number) => MemoryReservation | null;
   /**
    * Charges a gzip / br stream against the compression budget, or returns
    * null when it does not fit: then br falls back to gzip, and gzip to the
@@ -78,7 +88,8 @@ export interface PlanSettings {
 
 export function planResponse(request: PlanRequest, origin: PlanOrigin, settings: PlanSettings): ResponsePlan {
   const headers: HeaderMap = new Map(origin.headers);
-  addCapability(headers);
+  const offeredExtension = request.offeredExtension ?? 0;
+  addCapability(headers, offeredExtension);
   const decision = decideDeltaEncoding({
     method: request.method,
     status: origin.status,
@@ -97,6 +108,7 @@ export function planResponse(request: PlanRequest, origin: PlanOrigin, settings:
     headers,
     decode: null,
     delta: null,
+    extension: 0,
     reservation: null,
     compress: null,
     encoding: originEncoding,
@@ -108,19 +120,21 @@ export function planResponse(request: PlanRequest, origin: PlanOrigin, settings:
     const length = Number(headerText(headers, 'content-length') ?? NaN);
     const identityLength = decision.originEncoding === 'identity' && Number.isFinite(length) ? length : undefined;
     const heldBytes = heldDeltaMemoryBytes(identityLength, decision.originEncoding !== 'identity');
-    const reservation = settings.reserveDelta ? settings.reserveDelta(decision.ifBlock, heldBytes) : null;
+    const reservation = settings.reserveDelta ? settings.reserveDelta(decision.ifBlock, heldBytes, offeredExtension) : null;
     if (settings.reserveDelta && !reservation) {
       // Over the memory budget for deltas in flight (§5): the normal response.
       plan.passReason = 'busy';
     } else {
       plan.reservation = reservation;
       plan.plainIsEncoded = decision.originEncoding !== 'identity' || compressionCandidates(request, origin.status, headers, settings.compression).length > 0;
+      // The same request without If-Block; an offer still gets its Capability (docs/extensions.md §1.3).
       plan.plain = () => ({ ...planResponse({ ...request, ifBlock: undefined }, origin, settings), passReason: 'no-gain' });
       if (decision.originEncoding !== 'identity') {
         plan.decode = decision.originEncoding;
         applyDecodedHeaders(headers);
       }
       plan.delta = decision.ifBlock;
+      plan.extension = offeredExtension;
       applyDeltaHeaders(headers, decision.originEncoding);
       plan.encoding = 'crcsync';
       return plan;

@@ -4,7 +4,7 @@
 
 import { createWriteStream, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { fflateCompressor, pakoCompressor } from '../protocol/index';
+import { fflateCompressor, fflateDictionaryCompressor, pakoCompressor, pakoDictionaryCompressor } from '../protocol/index';
 import { AccessLogSink, lineLogger } from './access-log';
 import { CrcsyncHandlerOptions } from './handler';
 import { createCrcsyncServer, listen } from './server';
@@ -27,7 +27,8 @@ per response on stderr. Stops on SIGINT / SIGTERM.
                        extend their X-Forwarded-For / Forwarded chain instead
                        of replacing it (default: replaced, a client's claim)
   --deflater NAME      zlib (native, default), fflate, or pako (byte-exact with
-                       the reference vectors) for the delta's literal runs
+                       the reference vectors, v=1 and x=1) for the delta's
+                       literal runs and the x=1 extension's literal pieces
   --demo-seed N        seed for the demo site's content (default 1)
   --max-delta-memory N memory all deltas in flight may hold, in MiB (default
                        256); a delta that does not fit gets the normal response
@@ -100,6 +101,7 @@ export function serveConfigFromArgs(values: ServeValues): ServeConfig {
   const port = wholeNumber(values.port, '--port', 65535) ?? 8080;
   // zlib: undefined = native zlib on the thread pool (delta-transform.ts).
   const deflaters = { zlib: undefined, fflate: fflateCompressor, pako: pakoCompressor } as const;
+  const extensionDeflaters = { zlib: undefined, fflate: fflateDictionaryCompressor, pako: pakoDictionaryCompressor } as const;
   const deflater = values.deflater ?? 'zlib';
   if (!Object.hasOwn(deflaters, deflater)) throw new ServeArgumentError(`unknown --deflater ${deflater}`);
 
@@ -126,6 +128,7 @@ export function serveConfigFromArgs(values: ServeValues): ServeConfig {
     options: {
       ...origin,
       literalCompressor: deflaters[deflater as keyof typeof deflaters],
+      extensionCompressor: extensionDeflaters[deflater as keyof typeof deflaters],
       maxDeltaBufferBytes: mebibytes(wholeNumber(values['max-delta-memory'], '--max-delta-memory', 1024 * 1024)),
       maxCompressionBufferBytes: mebibytes(wholeNumber(values['max-compression-memory'], '--max-compression-memory', 1024 * 1024)),
       noDelta: deltaExclusionPatterns(values['no-delta']),

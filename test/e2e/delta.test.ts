@@ -63,7 +63,8 @@ test('second visit sends If-Block, rebuilds every body exactly, and moves fewer 
   for (const path of SUBRESOURCES) {
     const requests = site.requests.slice(requestsBefore).filter((request) => request.path === path);
     expect(requests.length).toBe(1);
-    expect(requests[0].ifBlock).toMatch(/^v=1; fs=\d+; h=[A-Za-z0-9+/]{427}$/);
+    // The v=1 value (PROTOCOL.md §1) with the x=1 offer appended (docs/extensions.md §1.1).
+    expect(requests[0].ifBlock).toMatch(/^v=1; fs=\d+; h=[A-Za-z0-9+/]{427}; x=1$/);
     const { encoding, sent } = sentBytes(before, path);
     expect(encoding).toBe('crcsync');
     expect(sent).toBeLessThan(fullSizes[path]);

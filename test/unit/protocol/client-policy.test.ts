@@ -24,6 +24,7 @@ import {
   undecodedAnswerReason,
   refetchCredentials,
   refetchRefusal,
+  refetchContinuesRelease,
 } from '../../../src/protocol/client-policy';
 
 describe('isCrcsyncEligibleUrl (PROTOCOL.md §6)', () => {
@@ -244,6 +245,16 @@ describe('fallbackDropsBase (§5: the cached copy is left as it was, or dropped 
       expect(fallbackDropsBase(reason)).toBe(true);
     }
   });
+  test('x=1: a wrong checkpoint or a wrong dictionary is evidence of a different base, like a wrong S (docs/extensions.md §3.5)', () => {
+    for (const reason of ['DELTA_CHECKPOINT_MISMATCH', 'DELTA_DICTIONARY', 'DELTA_DICTIONARY_WORK']) {
+      expect(fallbackDropsBase(reason)).toBe(true);
+    }
+  });
+  test('x=1: a server breaking the wire rules (version, checkpoint spacing) keeps it', () => {
+    for (const reason of ['DELTA_EXTENSION_VERSION', 'DELTA_CHECKPOINT_SPACING']) {
+      expect(fallbackDropsBase(reason)).toBe(false);
+    }
+  });
   test('a stall, a broken or truncated stream, a lying server, storage or filter trouble keep it', () => {
     for (const reason of [
       'DELTA_STALLED',
@@ -263,12 +274,37 @@ describe('fallbackDropsBase (§5: the cached copy is left as it was, or dropped 
   });
 });
 
-test('fallbackHoldsIfBlock: a bomb or an oversized rebuild holds the URL, other fallbacks do not', () => {
+test('fallbackHoldsIfBlock: a bomb, an oversized rebuild or too much dictionary work holds the URL, other fallbacks do not', () => {
   expect(fallbackHoldsIfBlock('DELTA_INFLATE_RATIO')).toBe(true);
   expect(fallbackHoldsIfBlock('DELTA_TOO_LARGE')).toBe(true);
-  for (const reason of ['DELTA_DIGEST_MISMATCH', 'DELTA_ZLIB', 'DELTA_STALLED', 'BASE_MISSING', 'CONTENT_ENCODING gzip, crcsync']) {
+  expect(fallbackHoldsIfBlock('DELTA_DICTIONARY_WORK')).toBe(true);
+  for (const reason of [
+    'DELTA_DIGEST_MISMATCH',
+    'DELTA_ZLIB',
+    'DELTA_STALLED',
+    'BASE_MISSING',
+    'CONTENT_ENCODING gzip, crcsync',
+    'DELTA_CHECKPOINT_MISMATCH',
+    'DELTA_CHECKPOINT_SPACING',
+    'DELTA_DICTIONARY',
+    'DELTA_EXTENSION_VERSION',
+  ]) {
     expect(fallbackHoldsIfBlock(reason)).toBe(false);
   }
+});
+
+describe('refetchContinuesRelease (docs/extensions.md §3.4: never a mix of two bodies)', () => {
+  const text = (value: string) => new TextEncoder().encode(value);
+  test('a refetch that starts with exactly the released ranges continues them, however they were cut', () => {
+    expect(refetchContinuesRelease([text('<html><he'), text('ad>')], text('<html><head><title>new</title>'))).toBe(true);
+    expect(refetchContinuesRelease([text('<html><head>')], text('<html><head>'))).toBe(true);
+    expect(refetchContinuesRelease([], text('anything'))).toBe(true);
+  });
+  test('a refetch that differs anywhere in the released bytes, or is shorter than them, does not', () => {
+    expect(refetchContinuesRelease([text('<html><he'), text('ad>')], text('<html><hEad><title>new</title>'))).toBe(false);
+    expect(refetchContinuesRelease([text('<html><he'), text('ad>')], text('<html><he'))).toBe(false);
+    expect(refetchContinuesRelease([text('x')], new Uint8Array(0))).toBe(false);
+  });
 });
 
 describe('savings: only measured exchanges that sent If-Block count', () => {
