@@ -30,7 +30,7 @@ import { cpus, loadavg, platform, tmpdir, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Page } from 'puppeteer-core';
-import { BenchFirefox, blank, launchBenchFirefox, openControlPage } from './bench-load/firefox-driver';
+import { BenchFirefox, askBackground, blank, launchBenchFirefox, openControlPage } from './bench-load/firefox-driver';
 import { Browsing, LoadPlan, measureLoad, Site } from './bench-load/load-sequence';
 import { BenchPage, corpusPages, demoPageIncluded, publish } from './bench-load/pages';
 import { ReferenceServer, startReferenceServer } from './bench-load/reference-server';
@@ -146,6 +146,8 @@ async function setUp(pages: BenchPage[], cleanup: Cleanup, withFloor: boolean): 
   const without = await launch(null);
   const floor = withFloor ? await launch(FLOOR_EXTENSION_DIR) : null;
   const control: Page = await openControlPage(withExtension.browser, `${staticSite.proxy.origin}/bench-start.html`);
+  // The test build hooks scripts and stylesheets for the e2e tests; a user's extension does not by default (request-scope.ts).
+  await askBackground(control, 'setSubresourceDeltas', { enabled: false });
   progress(`browsers: ${withExtension.version}, with ${relative(ROOT, EXTENSION_DIR)} and without`);
   return {
     sites: { static: staticSite, demo: demoSite },

@@ -57,7 +57,7 @@ import { PhaseClock, phasesOf } from './exchange-phases';
 import { HoldStore } from './if-block-holds';
 import { refetchFull } from './refetch';
 import { RequestPlace, frameOriginsOf, isOwnRequest, isPrivateContext, partitionOf, storeKeyFor, topLevelOriginOf } from './request-context';
-import { DELTA_REQUEST_FILTER, DELTA_RESOURCE_TYPES } from './request-scope';
+import { DELTA_REQUEST_FILTER, DOCUMENT_AND_FETCH_FILTER, DOCUMENT_AND_FETCH_TYPES, SUBRESOURCE_FILTER } from './request-scope';
 import { captureBody, rebuildDelta } from './response-filters';
 import { SavingsBook, emptySavings } from './savings-book';
 import { SettingsStore } from './settings-store';
@@ -247,7 +247,6 @@ function onBeforeSendHeaders(details: BeforeSendHeadersDetails): BlockingRespons
   clock.requestSeenEpochMs = Date.now();
   clock.requestEventEpochMs = details.timeStamp;
   inflight.delete(details.requestId); // a redirect starts over with the new URL
-  tabActivity.started(details.requestId, details.tabId);
   if (details.type === 'main_frame' && details.tabId >= 0) latestNavigations.set(details.tabId, details.requestId);
   if (details.method !== 'GET' || !isCrcsyncEligibleUrl(details.url)) return {};
   if (isOwnRequest(details, extensionBaseUrl)) return {};
@@ -779,6 +778,7 @@ async function popupState(current: Services, origin: string | null): Promise<Pop
   const state: PopupState = {
     enabled: settings.enabled,
     enableAllCapable: settings.enableAllCapable,
+    subresourceDeltas: settings.subresourceDeltas,
     site: null,
     total: { ...current.savings.total(), cachedEntries, cachedBytes },
   };
@@ -825,6 +825,12 @@ const handlers: MessageHandlers = {
     await current.settings.update((settings) => ({ ...settings, enableAllCapable: enabled }));
     return popupState(current, null);
   },
+  async setSubresourceDeltas({ enabled }) {
+    const current = await ready;
+    await current.settings.update((settings) => ({ ...settings, subresourceDeltas: enabled }));
+    hookSubresources(current.settings.current.subresourceDeltas);
+    return popupState(current, null);
+  },
   async forgetSite({ origin }) {
     const current = await ready;
     const removedEntries = await forgetOrigins(current, [origin]);
@@ -867,16 +873,38 @@ function onMessage(message: unknown): Promise<unknown> | undefined {
 
 // ---- registration: synchronous, top level ----
 
+// The same listeners for scripts, stylesheets and the other subresource types, as their own
+// function objects so that removing them leaves the documents' registration in place.
+const onBeforeSendHeadersOfSubresource = (details: BeforeSendHeadersDetails) => onBeforeSendHeaders(details);
+const onHeadersReceivedOfSubresource = (details: HeadersReceivedDetails) => onHeadersReceived(details);
+
+/** Hooks scripts, stylesheets and the like, or stops hooking them (Settings.subresourceDeltas). */
+function hookSubresources(wanted: boolean): void {
+  if (!canRewriteBodies) return;
+  const hooked = browser.webRequest.onBeforeSendHeaders.hasListener(onBeforeSendHeadersOfSubresource);
+  if (wanted && !hooked) {
+    browser.webRequest.onBeforeSendHeaders.addListener(onBeforeSendHeadersOfSubresource, SUBRESOURCE_FILTER, ['blocking', 'requestHeaders']);
+    browser.webRequest.onHeadersReceived.addListener(onHeadersReceivedOfSubresource, SUBRESOURCE_FILTER, ['blocking', 'responseHeaders']);
+  } else if (!wanted && hooked) {
+    browser.webRequest.onBeforeSendHeaders.removeListener(onBeforeSendHeadersOfSubresource);
+    browser.webRequest.onHeadersReceived.removeListener(onHeadersReceivedOfSubresource);
+  }
+}
+
 const ALL_URLS = { urls: ['<all_urls>'] };
 
 if (canRewriteBodies) {
   // Only the types crcsync serves: each blocking listener costs its requests a round trip (request-scope.ts).
-  browser.webRequest.onBeforeSendHeaders.addListener(onBeforeSendHeaders, DELTA_REQUEST_FILTER, ['blocking', 'requestHeaders']);
-  browser.webRequest.onHeadersReceived.addListener(onHeadersReceived, DELTA_REQUEST_FILTER, ['blocking', 'responseHeaders']);
+  browser.webRequest.onBeforeSendHeaders.addListener(onBeforeSendHeaders, DOCUMENT_AND_FETCH_FILTER, ['blocking', 'requestHeaders']);
+  browser.webRequest.onHeadersReceived.addListener(onHeadersReceived, DOCUMENT_AND_FETCH_FILTER, ['blocking', 'responseHeaders']);
+  // Scripts and stylesheets only when the user asked for them (request-scope.ts): after the settings loaded.
+  void ready.then((current) => hookSubresources(current.settings.current.subresourceDeltas));
+  // What a page is still loading, for the store's work (tab-activity.ts), without holding any request up.
+  browser.webRequest.onBeforeRequest.addListener((details) => tabActivity.started(details.requestId, details.tabId), DELTA_REQUEST_FILTER);
   // Capability learning sees every response, without holding any up.
   browser.webRequest.onHeadersReceived.addListener(
     (details) => {
-      if (!DELTA_RESOURCE_TYPES.includes(details.type) && advertisesCrcsync(details.responseHeaders) && !isPrivateContext(details)) learnCapability(details.url);
+      if (!DOCUMENT_AND_FETCH_TYPES.includes(details.type) && advertisesCrcsync(details.responseHeaders) && !isPrivateContext(details)) learnCapability(details.url);
     },
     ALL_URLS,
     ['responseHeaders'],

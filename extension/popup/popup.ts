@@ -43,6 +43,7 @@ async function currentSiteOrigin(): Promise<string | null> {
 function render(state: PopupState): void {
   element<HTMLInputElement>('global-enabled').checked = state.enabled;
   element<HTMLInputElement>('all-capable').checked = state.enableAllCapable;
+  element<HTMLInputElement>('subresource-deltas').checked = state.subresourceDeltas;
   element('total-saved').textContent = savedText(state.total);
   element('total-cached').textContent = `${state.total.cachedEntries} bodies, ${formatBytes(state.total.cachedBytes)}`;
   const site = state.site;
@@ -110,6 +111,11 @@ async function main(): Promise<void> {
       }
     }
     await sendMessage('setAllCapableEnabled', { enabled });
+    render(await sendMessage('getPopupState', { origin }));
+  });
+
+  element<HTMLInputElement>('subresource-deltas').addEventListener('change', async (event) => {
+    await sendMessage('setSubresourceDeltas', { enabled: (event.target as HTMLInputElement).checked });
     render(await sendMessage('getPopupState', { origin }));
   });
 

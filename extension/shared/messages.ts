@@ -112,6 +112,7 @@ export interface SiteState {
 export interface PopupState {
   enabled: boolean;
   enableAllCapable: boolean;
+  subresourceDeltas: boolean;
   site: SiteState | null;
   total: Savings & { cachedEntries: number; cachedBytes: number };
 }
@@ -126,6 +127,7 @@ export interface MessageMap {
   setGlobalEnabled: { request: { enabled: boolean }; response: PopupState };
   setSiteEnabled: { request: { origin: string; enabled: boolean }; response: PopupState };
   setAllCapableEnabled: { request: { enabled: boolean }; response: PopupState };
+  setSubresourceDeltas: { request: { enabled: boolean }; response: PopupState };
   forgetSite: { request: { origin: string }; response: { removedEntries: number } };
   getExchanges: { request: { tabId: number }; response: ExchangeRecord[] };
   clearExchanges: { request: { tabId: number }; response: { cleared: number } };

@@ -15,6 +15,14 @@ export interface Settings {
   enabled: boolean;
   /** Use crcsync on every origin that advertised `Capability: crcsync`. */
   enableAllCapable: boolean;
+  /**
+   * Also scripts and stylesheets (and the other subresource types of
+   * extension/background/request-scope.ts), not only documents and
+   * fetch()/XHR. Off by default: every hooked request waits for the
+   * background twice, and on a page with many head scripts that cost more
+   * than their deltas save (bench/load.md, issue 9). On in the test build.
+   */
+  subresourceDeltas: boolean;
   /** Explicit per-origin choices: true = on, false = off (wins over enableAllCapable). */
   sites: Record<string, boolean>;
   /** Origin -> last time (ms) a response carried `Capability: crcsync` (PROTOCOL.md §2). */
@@ -53,6 +61,7 @@ export function defaultSettings(testBuild: boolean = IS_TEST_BUILD): Settings {
     version: SETTINGS_VERSION,
     enabled: true,
     enableAllCapable: false,
+    subresourceDeltas: testBuild,
     sites: {},
     capableOrigins: {},
     storeCapBytes: DEFAULT_STORE_CAP_BYTES,
@@ -79,6 +88,7 @@ export function normalizeSettings(raw: unknown, testBuild: boolean = IS_TEST_BUI
   // Versions before 1 did not exist; a newer version than ours keeps the fields we understand.
   if (typeof raw.enabled === 'boolean') settings.enabled = raw.enabled;
   if (typeof raw.enableAllCapable === 'boolean') settings.enableAllCapable = raw.enableAllCapable;
+  if (typeof raw.subresourceDeltas === 'boolean') settings.subresourceDeltas = raw.subresourceDeltas;
   if (isRecord(raw.sites)) {
     for (const [origin, enabled] of Object.entries(raw.sites)) {
       if (isOriginKey(origin) && typeof enabled === 'boolean') settings.sites[origin] = enabled;

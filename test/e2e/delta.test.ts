@@ -172,3 +172,28 @@ test('the bytes the extension counts agree with what the server sent (access log
   expect(savings.baselineBytes).toBe(all.reduce((sum, record) => sum + record.baselineBytes!, 0));
   expect(savings.baselineBytes).toBeGreaterThan(savings.wireBytes);
 });
+
+test("a user's default hooks only documents and fetches: scripts and stylesheets go out untouched", async () => {
+  // The test build hooks scripts and stylesheets; a user build does not unless asked (request-scope.ts).
+  expect((await askBackground(control, 'setSubresourceDeltas', { enabled: false })).subresourceDeltas).toBe(false);
+  try {
+    const requestsBefore = site.requests.length;
+    const responsesBefore = site.responses.length;
+    const next = siteVersion(7, ' (documents only)');
+    writeSite(site.write, next);
+    await page.bringToFront();
+    await visit(next);
+    const sent = (path: string) => site.requests.slice(requestsBefore).filter((request) => request.path === path);
+    for (const path of ['/style.css', '/app.js']) {
+      expect(sent(path).length).toBe(1);
+      expect(sent(path)[0].ifBlock).toBeUndefined();
+      expect(sentBytes(responsesBefore, path).encoding).not.toBe('crcsync');
+    }
+    for (const path of ['/index.html', '/data.json']) {
+      expect(sent(path)[0].ifBlock).toMatch(/^v=1; /);
+      expect(sentBytes(responsesBefore, path).encoding).toBe('crcsync');
+    }
+  } finally {
+    await askBackground(control, 'setSubresourceDeltas', { enabled: true });
+  }
+});

@@ -1,17 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DELTA_RESOURCE_TYPES } from '../../../extension/background/request-scope';
+import { DOCUMENT_AND_FETCH_TYPES } from '../../../extension/background/request-scope';
 import { LoadSample, pageResult, summarize } from '../../../scripts/bench-load/report';
 import { LINK_PROFILES } from '../../../scripts/bench-load/throttle-proxy';
 
 const FLOOR_DIR = join(__dirname, '../../../scripts/bench-load/floor-extension');
 
 describe('bench:load floor condition', () => {
-  test('the floor extension hooks exactly the resource types crcsync hooks', () => {
+  test('the floor extension hooks exactly the resource types crcsync hooks by default', () => {
     const source = readFileSync(join(FLOOR_DIR, 'background.js'), 'utf8');
     const listed = /const TYPES = (\[[^\]]*\]);/.exec(source);
     expect(listed).not.toBeNull();
-    expect(JSON.parse(listed![1].replace(/'/g, '"'))).toEqual([...DELTA_RESOURCE_TYPES]);
+    expect(JSON.parse(listed![1].replace(/'/g, '"'))).toEqual([...DOCUMENT_AND_FETCH_TYPES]);
     const manifest = JSON.parse(readFileSync(join(FLOOR_DIR, 'manifest.json'), 'utf8')) as { permissions: string[] };
     expect(manifest.permissions).toEqual(expect.arrayContaining(['webRequestBlocking', 'webRequestFilterResponse']));
   });

@@ -105,3 +105,16 @@ describe('deltaStallTimeoutMs (PROTOCOL.md §5: a stalled decode falls back)', (
     }
   });
 });
+
+describe('subresourceDeltas (issue 9: scripts and stylesheets hooked only on request)', () => {
+  test('off in a user build, on in the test build', () => {
+    expect(defaultSettings(false).subresourceDeltas).toBe(false);
+    expect(defaultSettings(true).subresourceDeltas).toBe(true);
+  });
+
+  test('a stored choice is kept; anything but a boolean falls back to the default', () => {
+    expect(normalizeSettings({ subresourceDeltas: true }, false).subresourceDeltas).toBe(true);
+    expect(normalizeSettings({ subresourceDeltas: false }, true).subresourceDeltas).toBe(false);
+    expect(normalizeSettings({ subresourceDeltas: 'yes' }, false).subresourceDeltas).toBe(false);
+  });
+});

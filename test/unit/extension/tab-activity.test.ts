@@ -1,5 +1,5 @@
 import { TabActivity } from '../../../extension/background/tab-activity';
-import { DELTA_RESOURCE_TYPES } from '../../../extension/background/request-scope';
+import { DELTA_RESOURCE_TYPES, DOCUMENT_AND_FETCH_TYPES, SUBRESOURCE_TYPES } from '../../../extension/background/request-scope';
 import { shouldOfferIfBlock } from '../../../src/protocol/client-policy';
 
 describe('TabActivity: store work waits until a page stops loading', () => {
@@ -97,6 +97,12 @@ describe('request scope: the listeners see exactly the types crcsync may serve',
   test('documents, frames, scripts, styles and fetches are seen; each may be offered If-Block', () => {
     for (const type of ['main_frame', 'sub_frame', 'script', 'stylesheet', 'xmlhttprequest']) expect(DELTA_RESOURCE_TYPES).toContain(type);
     for (const type of DELTA_RESOURCE_TYPES) expect(shouldOfferIfBlock(request(type))).toEqual({ offer: true });
+  });
+
+  test('by default only documents and fetches are hooked; scripts and stylesheets on request', () => {
+    expect([...DOCUMENT_AND_FETCH_TYPES].sort()).toEqual(['main_frame', 'sub_frame', 'xmlhttprequest']);
+    expect(SUBRESOURCE_TYPES).toEqual(expect.arrayContaining(['script', 'stylesheet']));
+    expect(SUBRESOURCE_TYPES.filter((type) => DOCUMENT_AND_FETCH_TYPES.includes(type))).toEqual([]);
   });
 
   test('images, fonts, media and bodiless requests never reach a blocking listener', () => {
