@@ -1,14 +1,22 @@
-// Builds the WebExtension from the one manifest source (manifest.json) and
-// extension/: dist/firefox (background scripts, gecko id), dist/chromium
-// (service worker, no Firefox-only permissions) and dist/firefox-test (the
-// build the e2e tests install: test hooks on, 127.0.0.1/localhost enabled by
-// default with their host permission granted at install). The production
-// builds define the test flag as a literal false, so esbuild drops the test
-// code from them.
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// Builds the WebExtension from extension/ and the one manifest source:
+// manifest.json holds what every browser takes, and each target merges small
+// per-browser patches onto it (manifest.<patch>.json beside it; the merge
+// rule is at the top of scripts/manifest-merge.mjs):
+//   dist/firefox       manifest.json + firefox (background scripts, blocking
+//                      webRequest and the response filter, gecko id)
+//   dist/firefox-test  + firefox + firefox-test: the build the e2e tests
+//                      install (test hooks on, 127.0.0.1/localhost enabled by
+//                      default with their host permission granted at install)
+//   dist/chromium      + chromium (service worker)
+// The production builds define the test flag as a literal false, so esbuild
+// drops the test code from them. PNG icons are rendered from
+// extension/icons/crcsync.svg (scripts/extension-icons.mjs).
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { renderIcons } from './extension-icons.mjs';
+import { mergeManifest } from './manifest-merge.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -20,7 +28,7 @@ const ENTRIES = {
   'devtools/panel': 'extension/devtools/panel.ts',
 };
 
-/** Copied as they are. */
+/** Copied as they are (the SVG: the devtools panel's icon). */
 const STATIC_FILES = [
   'popup/popup.html',
   'popup/popup.css',
@@ -30,36 +38,72 @@ const STATIC_FILES = [
   'icons/crcsync.svg',
 ];
 
+const ICON_SOURCE = 'extension/icons/crcsync.svg';
+
+/** manifestPatches: manifest.<name>.json merged onto manifest.json, in this order. */
 const TARGETS = {
-  firefox: { esbuildTarget: 'firefox142', testBuild: false },
-  'firefox-test': { esbuildTarget: 'firefox142', testBuild: true },
-  chromium: { esbuildTarget: 'chrome120', testBuild: false },
+  firefox: { esbuildTarget: 'firefox142', testBuild: false, manifestPatches: ['firefox'] },
+  'firefox-test': { esbuildTarget: 'firefox142', testBuild: true, manifestPatches: ['firefox', 'firefox-test'] },
+  chromium: { esbuildTarget: 'chrome120', testBuild: false, manifestPatches: ['chromium'] },
 };
 
-/** Firefox-only permissions: Chromium MV3 has no blocking webRequest and no response filter. */
-const FIREFOX_ONLY_PERMISSIONS = new Set(['webRequestBlocking', 'webRequestFilterResponse']);
+export const TARGET_NAMES = Object.keys(TARGETS);
 
-export function manifestFor(target, source) {
-  const manifest = structuredClone(source);
-  if (target === 'chromium') {
-    delete manifest.browser_specific_settings;
-    manifest.permissions = manifest.permissions.filter((permission) => !FIREFOX_ONLY_PERMISSIONS.has(permission));
-    manifest.background = { service_worker: 'background.js' };
-    // Chromium does not take SVG icons; the toolbar shows the default puzzle piece.
-    delete manifest.icons;
-    delete manifest.action.default_icon;
+export class ExtensionBuildError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'ExtensionBuildError';
   }
-  if (target === 'firefox-test') {
-    manifest.name = `${manifest.name} (test build)`;
-    manifest.host_permissions = ['http://127.0.0.1/*', 'http://localhost/*'];
+}
+
+const readJson = (name) => JSON.parse(readFileSync(join(root, name), 'utf8'));
+
+function targetSpec(target) {
+  if (!Object.hasOwn(TARGETS, target)) throw new ExtensionBuildError(`unknown target "${target}" (known: ${TARGET_NAMES.join(', ')})`);
+  return TARGETS[target];
+}
+
+/** The manifest a target ships: manifest.json with the target's patches merged on top. */
+export function manifestFor(target) {
+  const patches = targetSpec(target).manifestPatches.map((name) => readJson(`manifest.${name}.json`));
+  return mergeManifest(readJson('manifest.json'), ...patches);
+}
+
+/** The extension's own files a manifest names (icons, pages, background), relative to its root. */
+export function filesNamedBy(manifest) {
+  const iconFiles = (icons) => (typeof icons === 'string' ? [icons] : Object.values(icons ?? {}));
+  return [
+    ...iconFiles(manifest.icons),
+    ...iconFiles(manifest.action?.default_icon),
+    manifest.action?.default_popup,
+    manifest.devtools_page,
+    ...(manifest.background?.scripts ?? []),
+    manifest.background?.service_worker,
+  ].filter((path) => typeof path === 'string');
+}
+
+export const renderExtensionIcons = () => renderIcons(readFileSync(join(root, ICON_SOURCE)));
+
+/**
+ * Everything of a target but the bundles: static files, PNG icons, manifest.
+ * @param {Map<string, Buffer>} icons from renderExtensionIcons (rendered once per build)
+ */
+export function writeManifestAndAssets(target, outdir, icons = renderExtensionIcons()) {
+  const manifest = manifestFor(target);
+  for (const file of STATIC_FILES) cpSync(join(root, 'extension', file), join(outdir, file));
+  for (const [path, png] of icons) {
+    mkdirSync(dirname(join(outdir, path)), { recursive: true });
+    writeFileSync(join(outdir, path), png);
   }
+  writeFileSync(join(outdir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }
 
-export async function buildExtension({ quiet = false } = {}) {
-  const source = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8'));
+/** @param {{ quiet?: boolean, outRoot?: string }} options outRoot: where the target folders go (default dist/) */
+export async function buildExtension({ quiet = false, outRoot = join(root, 'dist') } = {}) {
+  const icons = renderExtensionIcons();
   for (const [target, { esbuildTarget, testBuild }] of Object.entries(TARGETS)) {
-    const outdir = join(root, 'dist', target);
+    const outdir = join(outRoot, target);
     rmSync(outdir, { recursive: true, force: true });
     mkdirSync(outdir, { recursive: true });
     await esbuild.build({
@@ -77,8 +121,10 @@ export async function buildExtension({ quiet = false } = {}) {
       minifySyntax: true,
       logLevel: 'warning',
     });
-    for (const file of STATIC_FILES) cpSync(join(root, 'extension', file), join(outdir, file));
-    writeFileSync(join(outdir, 'manifest.json'), `${JSON.stringify(manifestFor(target, source), null, 2)}\n`);
+    const manifest = writeManifestAndAssets(target, outdir, icons);
+    // A manifest naming a file the build did not write fails to load (or loses its icon) only in the browser.
+    const missing = filesNamedBy(manifest).filter((path) => !existsSync(join(outdir, path)));
+    if (missing.length > 0) throw new ExtensionBuildError(`dist/${target}/manifest.json names files the build did not write: ${missing.join(', ')}`);
   }
-  if (!quiet) console.log(`build: ${Object.keys(TARGETS).map((target) => `dist/${target}/`).join(', ')}`);
+  if (!quiet) console.log(`build: ${TARGET_NAMES.map((target) => `${relative(root, join(outRoot, target))}/`).join(', ')}`);
 }

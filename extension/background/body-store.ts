@@ -146,7 +146,9 @@ export class BodyStore {
 
   private async saveNow(entry: NewEntry, startedAt: number): Promise<SaveOutcome> {
     if (!mayPersist(entry)) return 'private';
-    const evicted = planEviction(this.index.values(), { key: entry.key, size: entry.body.length }, this.capBytes());
+    // A body whose own write is committing is never evicted by this one: IndexedDB would run
+    // the deletion after that write and leave an entry indexed in memory with nothing on disk.
+    const evicted = planEviction(this.index.values(), { key: entry.key, size: entry.body.length }, this.capBytes(), (key) => this.committing.has(key));
     if (evicted === null) return 'too-big';
     const now = Date.now();
     const record: EntryRecord = {

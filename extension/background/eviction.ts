@@ -10,9 +10,18 @@ export interface SizedEntry {
 /**
  * The keys to delete so that `incoming` fits under `capBytes`: oldest use
  * first. An entry with the incoming key is being replaced, so its size does
- * not count and it is not listed. Returns null when the body alone is over the cap.
+ * not count and it is not listed. Entries for which `pinned` is true count
+ * but are never listed (a body whose own write is on its way: deleting it in
+ * a later transaction would remove the new body, not the old one), so the
+ * store may stay over the cap until the next write. Returns null when the
+ * body alone is over the cap.
  */
-export function planEviction(existing: Iterable<SizedEntry>, incoming: { key: string; size: number }, capBytes: number): string[] | null {
+export function planEviction(
+  existing: Iterable<SizedEntry>,
+  incoming: { key: string; size: number },
+  capBytes: number,
+  pinned: (key: string) => boolean = () => false,
+): string[] | null {
   if (incoming.size > capBytes) return null;
   const others: SizedEntry[] = [];
   let total = incoming.size;
@@ -26,6 +35,7 @@ export function planEviction(existing: Iterable<SizedEntry>, incoming: { key: st
   const evicted: string[] = [];
   for (const entry of others) {
     if (total <= capBytes) break;
+    if (pinned(entry.key)) continue;
     evicted.push(entry.key);
     total -= entry.size;
   }

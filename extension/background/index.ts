@@ -16,7 +16,6 @@
 import { getDefaultEngine } from '../../src/core/embedded-core';
 import {
   HeaderEntry,
-  IfBlockRefusal,
   REFETCH_DEADLINE_MS,
   advertisesCrcsync,
   classifyDeltaResponse,
@@ -24,7 +23,6 @@ import {
   fallbackDropsBase,
   fallbackHoldsIfBlock,
   findHeader,
-  forbidsStoring,
   isCacheableBodySize,
   isCacheableResponse,
   isCrcsyncEligibleUrl,
@@ -32,15 +30,14 @@ import {
   loadErrorHoldsIfBlock,
   nextBaselineBytes,
   originOf,
-  rebuiltResponseHeaders,
-  shouldOfferIfBlock,
   undecodedAnswerReason,
 } from '../../src/protocol/client-policy';
 import { formatIfBlock } from '../../src/protocol/if-block';
-import { answerableExtensionVersion, offerExtension } from '../../src/protocol/ext-offer';
+import { answerableExtensionVersion } from '../../src/protocol/ext-offer';
+import { FallbackReason, OfferPlan, planOffer, planResponse } from '../../src/protocol/client-plan';
 import { DEFAULT_MAX_REBUILT_BYTES, IF_BLOCK_HEADER, MAX_BASE_BYTES } from '../../src/protocol/wire';
 import { BeforeSendHeadersDetails, BlockingResponse, CompletedDetails, HeadersReceivedDetails, browser } from '../shared/browser';
-import { EXCHANGES_PORT_PREFIX, ExchangeOutcome, ExchangeRecord, MessageHandlers, PopupState, isMessage } from '../shared/messages';
+import { EXCHANGES_PORT_PREFIX, ExchangeOutcome, ExchangeRecord, MessageHandlers, PopupState } from '../shared/messages';
 import {
   MAX_DELTA_STALL_TIMEOUT_MS,
   MIN_DELTA_STALL_TIMEOUT_MS,
@@ -52,6 +49,7 @@ import {
 } from '../shared/settings';
 import { BodyStore, SaveOutcome } from './body-store';
 import { openDatabase } from './database';
+import { MessageSenderFields, admitMessage } from './message-gate';
 import { ExchangeLog } from './exchange-log';
 import { PhaseClock, phasesOf } from './exchange-phases';
 import { HoldStore } from './if-block-holds';
@@ -262,28 +260,35 @@ function onBeforeSendHeaders(details: BeforeSendHeadersDetails): BlockingRespons
   });
 }
 
-/** Refusals that keep bodies too: the page answering its own If-Block, or a Range request (never a cacheable 200 anyway). */
-const STORES_DESPITE_REFUSAL: ReadonlySet<IfBlockRefusal> = new Set(['page-if-block', 'range']);
-
 function offerIfBlock({ settings, store, holds }: Services, details: BeforeSendHeadersDetails, clock: PhaseClock): BlockingResponse {
   const topLevelOrigin = topLevelOriginOf(details);
   const urlOrigin = originOf(details.url);
   if (!topLevelOrigin || !urlOrigin || !isOriginEnabled(settings.current, urlOrigin)) return {};
   const partition = partitionOf(details);
   const incognito = isPrivateContext(details);
-  // The one rule for If-Block and for keeping bodies: only where a fallback could be done safely (client-policy.ts).
-  const decision = shouldOfferIfBlock({
-    method: details.method,
-    url: details.url,
-    type: details.type,
-    tabId: details.tabId,
-    originEnabled: true,
-    incognito,
-    cookieStoreId: details.cookieStoreId,
-    topLevelOrigin,
-    thirdParty: typeof details.thirdParty === 'boolean' ? details.thirdParty : undefined,
-    frameOrigins: frameOriginsOf(details),
-    requestHeaders: details.requestHeaders,
+  const key = storeKeyFor(partition, topLevelOrigin, details.url);
+  const entry = store.lookup(key);
+  const hold = entry ? holds.heldFor(key) : undefined;
+  // The one client decision (src/protocol/client-plan.ts): If-Block or not, and whether the body may become a base.
+  const plan = planOffer({
+    request: {
+      method: details.method,
+      url: details.url,
+      type: details.type,
+      tabId: details.tabId,
+      originEnabled: true,
+      incognito,
+      cookieStoreId: details.cookieStoreId,
+      topLevelOrigin,
+      thirdParty: typeof details.thirdParty === 'boolean' ? details.thirdParty : undefined,
+      frameOrigins: frameOriginsOf(details),
+      requestHeaders: details.requestHeaders,
+    },
+    canDecode: canRewriteBodies,
+    storedIfBlock: entry?.ifBlock ?? null,
+    heldBecause: hold ? hold.reason : null,
+    // This client decodes extension bodies (docs/extensions.md §1.1); a v=1 server ignores the field.
+    offerExtension: true,
   });
   let reportTransfer: (bytes: number | null) => void = () => undefined;
   const transfer = new Promise<number | null>((resolve) => (reportTransfer = resolve));
@@ -298,8 +303,8 @@ function offerIfBlock({ settings, store, holds }: Services, details: BeforeSendH
     topLevelOrigin,
     urlOrigin,
     incognito,
-    privateContext: incognito || (!decision.offer && !STORES_DESPITE_REFUSAL.has(decision.reason)),
-    withheld: decision.offer ? null : decision.reason,
+    privateContext: incognito || !plan.keepsBody,
+    withheld: withheldReason(plan),
     loadError: null,
     headersSeen: false,
     recorded: false,
@@ -307,7 +312,7 @@ function offerIfBlock({ settings, store, holds }: Services, details: BeforeSendH
     loadFailed: false,
     cancelled: false,
     abortRefetch: null,
-    key: storeKeyFor(partition, topLevelOrigin, details.url),
+    key,
     requestHeaders: details.requestHeaders ?? [],
     ifBlock: null,
     base: null,
@@ -317,18 +322,8 @@ function offerIfBlock({ settings, store, holds }: Services, details: BeforeSendH
     clock,
   };
   inflight.set(details.requestId, state);
-  if (!canRewriteBodies || !decision.offer) return {};
-  const entry = store.lookup(state.key);
-  if (!entry) return {};
-  // A broken peer failed this URL's last load with If-Block: not again for a while (if-block-holds.ts).
-  const hold = holds.heldFor(state.key);
-  if (hold) {
-    state.withheld = `held: the last load with If-Block failed (${hold.reason})`;
-    return {};
-  }
-  // The stored value is v=1 (PROTOCOL.md §1); what goes out also offers x=1, since this
-  // client decodes extension bodies (docs/extensions.md §1.1). A v=1 server ignores the field.
-  state.ifBlock = offerExtension(entry.ifBlock);
+  if (!plan.send || !entry) return {};
+  state.ifBlock = plan.ifBlock;
   state.baselineBytes = entry.baselineBytes ?? null;
   // The base: in memory when this URL was stored or read lately (hot-bodies.ts); else the
   // read starts now, so the body is in memory by the time the delta arrives.
@@ -345,7 +340,13 @@ function offerIfBlock({ settings, store, holds }: Services, details: BeforeSendH
       () => undefined,
     );
   }
-  return { requestHeaders: [...(details.requestHeaders ?? []), { name: IF_BLOCK_HEADER, value: state.ifBlock }] };
+  return { requestHeaders: [...(details.requestHeaders ?? []), { name: IF_BLOCK_HEADER, value: plan.ifBlock }] };
+}
+
+/** What the exchange log says when no If-Block went out; null when it did, or when there was nothing to offer. */
+function withheldReason(plan: OfferPlan): string | null {
+  if (plan.send || plan.reason === 'no-base' || plan.reason === 'no-decoder') return null;
+  return plan.reason === 'held' ? `held: the last load with If-Block failed (${plan.detail})` : plan.reason;
 }
 
 function onHeadersReceived(details: HeadersReceivedDetails): BlockingResponse {
@@ -371,11 +372,23 @@ function answerHeaders(details: HeadersReceivedDetails, state: RequestState | un
   const current = services;
   if (details.statusCode >= 300 && details.statusCode < 400) return {}; // the redirect target is a new request
   state.headersSeen = true;
-  const kind = classifyDeltaResponse(details.statusCode, headers);
-  if (state.ifBlock && state.base) {
-    if (kind === 'delta' || kind === 'unusable') {
+  // The one client decision on an answer (src/protocol/client-plan.ts).
+  const plan = planResponse({
+    method: state.method,
+    url: state.url,
+    status: details.statusCode,
+    responseHeaders: headers,
+    offered: state.ifBlock !== null && state.base !== null,
+    keepsBody: !state.privateContext,
+    canDecode: canRewriteBodies,
+  });
+  switch (plan.action) {
+    case 'ignore':
+      return {};
+    case 'rebuild':
+    case 'refetch':
       try {
-        startRebuild(current, state, details, kind === 'unusable' ? `CONTENT_ENCODING ${findHeader(headers, 'Content-Encoding')}` : null);
+        startRebuild(current, state, details, plan.action === 'refetch' ? plan.reason : null);
       } catch (error) {
         // No filter, no rebuild: the page would get raw delta bytes. A failed
         // load is what the user would get from a broken server anyway; garbage is worse (§3).
@@ -383,25 +396,19 @@ function answerHeaders(details: HeadersReceivedDetails, state: RequestState | un
         failLoad(current, state, 'FILTER_UNAVAILABLE');
         return { cancel: true };
       }
-      return { responseHeaders: rebuiltResponseHeaders(headers) };
+      return { responseHeaders: plan.headers };
+    case 'capture':
+      startCapture(current, state, details, plan.keep);
+      return {};
+    case 'pass': {
+      const reason = plan.why === 'not kept' ? `not kept: ${state.withheld ?? 'private-window'}` : plan.why === 'status' ? `status ${details.statusCode}` : plan.why;
+      if (plan.dropStored) void current.store.remove([state.key]);
+      void boundedTransfer(state.transfer).then((wireBytes) =>
+        recordExchange(current, state, details, { outcome: 'passed', reason, wireBytes, bodyBytes: 0, baselineBytes: null, fullBytes: 0, rebuildMs: null }),
+      );
+      return {};
     }
-  } else if (kind !== 'plain') {
-    return {}; // a crcsync body nobody here asked for: not ours to touch
   }
-  const cacheable = isCacheableExchange(state, details.statusCode, headers);
-  // An answer to If-Block with a content-coding is watched even when it is not
-  // kept: one that decodes to nothing did not load (undecodedAnswerReason).
-  const watched = state.ifBlock !== null && details.statusCode === 200 && findHeader(headers, 'Content-Encoding') !== undefined;
-  if ((cacheable || watched) && canRewriteBodies) {
-    startCapture(current, state, details, cacheable);
-  } else {
-    const reason = state.privateContext ? `not kept: ${state.withheld ?? 'private-window'}` : details.statusCode !== 200 ? `status ${details.statusCode}` : 'not cacheable';
-    if (forbidsStoring(headers)) void current.store.remove([state.key]);
-    void boundedTransfer(state.transfer).then((wireBytes) =>
-      recordExchange(current, state, details, { outcome: 'passed', reason, wireBytes, bodyBytes: 0, baselineBytes: null, fullBytes: 0, rebuildMs: null }),
-    );
-  }
-  return {};
 }
 
 /**
@@ -422,10 +429,10 @@ function isCacheableExchange(state: RequestState, status: number, headers: Heade
 function learnCapability(url: string): void {
   const origin = originOf(url);
   if (!origin) return;
-  void whenReady().then((ready) => ready?.settings.update((settings) => withCapableOrigin(settings, origin, Date.now())));
+  void whenReady().then((ready) => ready?.settings.learn((learned) => withCapableOrigin(learned, origin, Date.now())));
 }
 
-function startRebuild(current: Services, state: RequestState, details: HeadersReceivedDetails, unusableReason: string | null): void {
+function startRebuild(current: Services, state: RequestState, details: HeadersReceivedDetails, unusableReason: FallbackReason | null): void {
   const headers = details.responseHeaders ?? [];
   const cacheable = isCacheableExchange(state, details.statusCode, headers);
   let refetchTransfer: number | null = null;
@@ -469,7 +476,7 @@ function startRebuild(current: Services, state: RequestState, details: HeadersRe
       if (outcome.verified) current.holds.lift(state.key);
       else if (outcome.body) log(`${state.url}: fell back to a full fetch (${reason})`);
       // A bomb would go off again against the refetched base: hold the URL, the page has its body.
-      if (outcome.body && !outcome.verified && fallbackHoldsIfBlock(outcome.reason ?? '')) current.holds.fail(state, outcome.reason!);
+      if (outcome.body && !outcome.verified && outcome.reason && fallbackHoldsIfBlock(outcome.reason)) current.holds.fail(state, outcome.reason);
       // The page got nothing (or a browser error): count it against the URL, heal a navigation;
       // unless the page or the user gave up on the request: then nothing failed (issue 8 item 11,
       // case 2). A filter error arrives before webRequest says how the channel ended, so it waits
@@ -760,7 +767,7 @@ async function forgetOrigins(current: Services, origins: string[] | null): Promi
   await current.store.settle();
   const keys = new Set(origins === null ? [...current.store.entries()].map((entry) => entry.key) : origins.flatMap((origin) => current.store.keysForOrigin(origin)));
   await current.store.remove([...keys]);
-  await current.settings.update((settings) => withoutCapableOrigins(settings, origins));
+  await current.settings.learn((learned) => withoutCapableOrigins(learned, origins));
   await current.holds.forgetOrigins(origins);
   return keys.size;
 }
@@ -865,10 +872,15 @@ const handlers: MessageHandlers = {
   },
 };
 
-function onMessage(message: unknown): Promise<unknown> | undefined {
-  if (!isMessage(message) || !(message.type in handlers)) return undefined;
-  const handler = handlers[message.type] as (request: unknown) => Promise<unknown>;
-  return handler(message.request);
+/** Our own pages only (popup, devtools panel), own handlers only (message-gate.ts); anything else gets no answer here. */
+function onMessage(message: unknown, sender: MessageSenderFields): Promise<unknown> | undefined {
+  const admitted = admitMessage(handlers, message, sender, { id: browser.runtime.id, baseUrl: extensionBaseUrl });
+  if ('refused' in admitted) {
+    if (admitted.refused === 'foreign-sender') log(`ignored a "${(message as { type: string }).type}" message from ${sender?.url ?? 'an unknown sender'}`);
+    return undefined;
+  }
+  const handler = handlers[admitted.message.type] as (request: unknown) => Promise<unknown>;
+  return handler(admitted.message.request);
 }
 
 // ---- registration: synchronous, top level ----

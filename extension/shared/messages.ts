@@ -153,8 +153,13 @@ export function sendMessage<T extends MessageType>(type: T, request: MessageMap[
   return browser.runtime.sendMessage(message) as Promise<MessageMap[T]['response']>;
 }
 
+/**
+ * Shaped like a Message: an object with its own string `type` (one inherited
+ * through a prototype does not count). Whether the type has a handler, and
+ * whether the sender may call it, is extension/background/message-gate.ts.
+ */
 export function isMessage(value: unknown): value is Message {
-  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+  return typeof value === 'object' && value !== null && Object.hasOwn(value, 'type') && typeof (value as { type?: unknown }).type === 'string';
 }
 
 /** Name of the runtime.Port a devtools panel opens to receive this tab's exchanges live. */

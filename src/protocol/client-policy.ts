@@ -2,6 +2,7 @@
 // Pure functions over plain header lists, so the browser adapters only
 // translate events and the rules are unit-tested once.
 
+import type { FallbackReason } from './client-plan';
 import { cacheControlDirectives } from './response-policy';
 import { CAPABILITY_HEADER, CRCSYNC_ENCODING, IF_BLOCK_HEADER, MAX_BASE_BYTES, MIN_BASE_BYTES } from './wire';
 
@@ -265,7 +266,7 @@ export const DELTA_STALLED = 'DELTA_STALLED';
  * truncated stream, a lying server, checkpoints too close together, a
  * storage or filter error) says nothing against the base: §5 keeps it "as it was".
  */
-const BASE_IMPLICATED = new Set([
+const BASE_IMPLICATED: ReadonlySet<FallbackReason> = new Set<FallbackReason>([
   'DELTA_DIGEST_MISMATCH',
   'DELTA_BLOCK_OUT_OF_RANGE',
   'BASE_UNUSABLE',
@@ -284,7 +285,7 @@ const BASE_IMPLICATED = new Set([
  * is not the base's fault, but keeping the base would send If-Block again and
  * let the next load pay for the same work.
  */
-export function fallbackDropsBase(reason: string): boolean {
+export function fallbackDropsBase(reason: FallbackReason): boolean {
   return BASE_IMPLICATED.has(reason);
 }
 
@@ -296,9 +297,9 @@ export function fallbackDropsBase(reason: string): boolean {
  * bytes than the delta pays for) would cost it again on the next load,
  * since the refetched body becomes the next base.
  */
-const COSTLY_DELTA = new Set(['DELTA_INFLATE_RATIO', 'DELTA_TOO_LARGE', 'DELTA_DICTIONARY_WORK']);
+const COSTLY_DELTA: ReadonlySet<FallbackReason> = new Set<FallbackReason>(['DELTA_INFLATE_RATIO', 'DELTA_TOO_LARGE', 'DELTA_DICTIONARY_WORK']);
 
-export function fallbackHoldsIfBlock(reason: string): boolean {
+export function fallbackHoldsIfBlock(reason: FallbackReason): boolean {
   return COSTLY_DELTA.has(reason);
 }
 

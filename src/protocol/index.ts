@@ -48,3 +48,6 @@ export {
   shouldOfferIfBlock,
 } from './client-policy';
 export type { DeltaResponseKind, HeaderEntry, IfBlockDecision, IfBlockRefusal, IfBlockRequest, RefetchRefusal } from './client-policy';
+// The client's delta rebuild, browser-neutral: a transport pushes chunks, a BodySink gets verified bytes only.
+export { REBUILD_CANCELLED, startDeltaRebuild } from './delta-rebuild';
+export type { BodySink, DeltaOutcome, DeltaRebuild, DeltaRebuildJob, RebuildMarks, RebuildTimers, RefetchResult } from './delta-rebuild';

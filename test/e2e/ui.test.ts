@@ -147,7 +147,7 @@ test('forget this site drops its cached bodies and what was learned about it; th
   await popup.click('#forget-site');
   await popup.waitForFunction(() => /Forgot \d+ cached/.test(document.getElementById('message')!.textContent ?? ''), { timeout: WAIT_MS });
   expect(await storedForSite()).toBe(0);
-  // PROTOCOL.md §6: the learned `Capability: crcsync` of the site goes too (settings.capableOrigins).
+  // PROTOCOL.md §6: the learned `Capability: crcsync` of the site goes too (learned.capableOrigins).
   expect((await askBackground(popup, 'getPopupState', { origin: site.origin })).site?.capable).toBe(false);
   const requests = await visitNextVersion();
   expect(requests.filter((request) => request.ifBlock !== undefined)).toEqual([]);

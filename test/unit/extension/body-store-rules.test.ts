@@ -77,3 +77,16 @@ describe('keys: by top-level origin and URL hash', () => {
     expect(isOwnRequest({ url: 'https://a.example/', type: 'xmlhttprequest', tabId: -1, originUrl: 'https://a.example/sw.js' }, base)).toBe(false);
   });
 });
+
+describe('planEviction with bodies whose write is on its way', () => {
+  const entries = [
+    { key: 'a', size: 100, lastUsedAt: 1 },
+    { key: 'b', size: 100, lastUsedAt: 2 },
+  ];
+  test('a pinned entry counts but is never listed: the next oldest goes instead', () => {
+    expect(planEviction(entries, { key: 'c', size: 100 }, 200, (key) => key === 'a')).toEqual(['b']);
+  });
+  test('when only pinned entries could make room, the store stays over the cap until the next write', () => {
+    expect(planEviction(entries, { key: 'c', size: 100 }, 200, () => true)).toEqual([]);
+  });
+});

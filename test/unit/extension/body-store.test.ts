@@ -85,3 +85,23 @@ describe('BodyStore removals', () => {
     expect(await storedKeys(db, BODIES_STORE)).toEqual(['page']);
   });
 });
+
+describe('BodyStore eviction while another write commits', () => {
+  test('a body being written is not evicted by a save queued behind it: memory and disk agree', async () => {
+    const db = await openDatabase(new IDBFactory());
+    const store = await BodyStore.open(db, () => 500, () => undefined);
+    expect(await store.save(entry('old', 'o'.repeat(300)))).toBe('saved');
+    // 'old' gets a new version; while that write commits, another body needs room.
+    const rewritten = store.save(entry('old', 'n'.repeat(300)));
+    await Promise.resolve();
+    await Promise.resolve();
+    const other = store.save(entry('other', 'x'.repeat(300)));
+    expect(await rewritten).toBe('saved');
+    expect(await other).toBe('saved');
+    await store.settle();
+    const onDisk = (await storedKeys(db, BODIES_STORE)).sort();
+    const indexed = [...store.entries()].map((record) => record.key).sort();
+    expect(indexed).toEqual(onDisk);
+    expect(onDisk).toContain('old');
+  });
+});

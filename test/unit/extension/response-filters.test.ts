@@ -13,7 +13,7 @@ import { PhaseClock } from '../../../extension/background/exchange-phases';
 import type { StreamFilter } from '../../../extension/shared/browser';
 import { REFETCH_PREFIX_MISMATCH } from '../../../src/protocol/client-policy';
 import { decodeTracked, extEncode, splitEvery } from '../../helpers/ext-codec';
-import { seededRandom } from '../../helpers/random';
+import { CHECKPOINTED_BASE, CHECKPOINTED_NEW, pageWords } from '../../helpers/checkpointed-page';
 import { encodeDelta } from '../protocol/codec-helpers';
 
 /** What a StreamFilter's page side would see: every write (copied as it was written), then the close. */
@@ -104,18 +104,9 @@ function run(
 /** Lets the base promise and any fallback's awaits run. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-function words(seed: number, size: number): Buffer {
-  const random = seededRandom(seed);
-  const vocabulary = ['<li class="item">', 'verified', 'prefix', '</li>\n', 'crcsync', 'stream', 'the', 'page', '<a href="/n">', 'news'];
-  let out = '';
-  while (out.length < size) out += `${vocabulary[Math.floor(random() * vocabulary.length)]} `;
-  return Buffer.from(out.slice(0, size));
-}
 
-// A 40 KiB page (1 KiB blocks) whose new version keeps the first 12 KiB, has 9 KiB of new text, then the rest:
-// the encoder checkpoints the kept part before the literal run, and again inside it.
-const BASE = words(1, 40 * 1024);
-const NEW = Buffer.concat([BASE.subarray(0, 12 * 1024), words(2, 9 * 1024), BASE.subarray(12 * 1024)]);
+const BASE = CHECKPOINTED_BASE;
+const NEW = CHECKPOINTED_NEW;
 const EXT = extEncode(BASE, NEW);
 const V1 = Buffer.from(encodeDelta(BASE, NEW));
 
@@ -291,7 +282,7 @@ describe('an x=1 body that fails after a prefix went to the page (docs/extension
   });
 
   test('a failure before any checkpoint: the whole refetched body is written, as for v=1', async () => {
-    const refetchedBody = words(3, 5000); // nothing in common with the delta: nothing was released
+    const refetchedBody = pageWords(3, 5000); // nothing in common with the delta: nothing was released
     const { filter, outcome } = run(BASE, { body: refetchedBody, refusal: null });
     await settle();
     const damaged = Buffer.from(EXT.subarray(0, CHECKPOINTS[0].deltaEnd));

@@ -1,3 +1,4 @@
+import type { FallbackReason } from '../../../src/protocol/client-plan';
 import {
   advertisesCrcsync,
   classifyDeltaResponse,
@@ -241,22 +242,22 @@ describe('isCacheableResponse (§6)', () => {
 
 describe('fallbackDropsBase (§5: the cached copy is left as it was, or dropped if it was the cause)', () => {
   test('errors a wrong base produces drop it, and so does a decompression bomb (the next load must not repeat it)', () => {
-    for (const reason of ['DELTA_DIGEST_MISMATCH', 'DELTA_BLOCK_OUT_OF_RANGE', 'BASE_UNUSABLE', 'DECODER_EXCEPTION', 'DELTA_INFLATE_RATIO']) {
+    for (const reason of <FallbackReason[]>['DELTA_DIGEST_MISMATCH', 'DELTA_BLOCK_OUT_OF_RANGE', 'BASE_UNUSABLE', 'DECODER_EXCEPTION', 'DELTA_INFLATE_RATIO']) {
       expect(fallbackDropsBase(reason)).toBe(true);
     }
   });
   test('x=1: a wrong checkpoint or a wrong dictionary is evidence of a different base, like a wrong S (docs/extensions.md §3.5)', () => {
-    for (const reason of ['DELTA_CHECKPOINT_MISMATCH', 'DELTA_DICTIONARY', 'DELTA_DICTIONARY_WORK']) {
+    for (const reason of <FallbackReason[]>['DELTA_CHECKPOINT_MISMATCH', 'DELTA_DICTIONARY', 'DELTA_DICTIONARY_WORK']) {
       expect(fallbackDropsBase(reason)).toBe(true);
     }
   });
   test('x=1: a server breaking the wire rules (version, checkpoint spacing) keeps it', () => {
-    for (const reason of ['DELTA_EXTENSION_VERSION', 'DELTA_CHECKPOINT_SPACING']) {
+    for (const reason of <FallbackReason[]>['DELTA_EXTENSION_VERSION', 'DELTA_CHECKPOINT_SPACING']) {
       expect(fallbackDropsBase(reason)).toBe(false);
     }
   });
   test('a stall, a broken or truncated stream, a lying server, storage or filter trouble keep it', () => {
-    for (const reason of [
+    for (const reason of <FallbackReason[]>[
       'DELTA_STALLED',
       'DELTA_TRUNCATED',
       'DELTA_MISSING_DIGEST',
@@ -278,7 +279,7 @@ test('fallbackHoldsIfBlock: a bomb, an oversized rebuild or too much dictionary 
   expect(fallbackHoldsIfBlock('DELTA_INFLATE_RATIO')).toBe(true);
   expect(fallbackHoldsIfBlock('DELTA_TOO_LARGE')).toBe(true);
   expect(fallbackHoldsIfBlock('DELTA_DICTIONARY_WORK')).toBe(true);
-  for (const reason of [
+  for (const reason of <FallbackReason[]>[
     'DELTA_DIGEST_MISMATCH',
     'DELTA_ZLIB',
     'DELTA_STALLED',
