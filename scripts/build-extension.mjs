@@ -9,7 +9,8 @@
 //                      default with their host permission granted at install)
 //   dist/chromium      + chromium (service worker)
 // The production builds define the test flag as a literal false, so esbuild
-// drops the test code from them. PNG icons are rendered from
+// drops the test code from them; each target defines its browser, so its
+// background carries that browser's request path only. PNG icons are rendered from
 // extension/icons/crcsync.svg (scripts/extension-icons.mjs).
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -41,10 +42,11 @@ const STATIC_FILES = [
 const ICON_SOURCE = 'extension/icons/crcsync.svg';
 
 /** manifestPatches: manifest.<name>.json merged onto manifest.json, in this order. */
+/** browser: the request path the background registers (extension/shared/build-flags.ts). */
 const TARGETS = {
-  firefox: { esbuildTarget: 'firefox142', testBuild: false, manifestPatches: ['firefox'] },
-  'firefox-test': { esbuildTarget: 'firefox142', testBuild: true, manifestPatches: ['firefox', 'firefox-test'] },
-  chromium: { esbuildTarget: 'chrome120', testBuild: false, manifestPatches: ['chromium'] },
+  firefox: { esbuildTarget: 'firefox142', browser: 'firefox', testBuild: false, manifestPatches: ['firefox'] },
+  'firefox-test': { esbuildTarget: 'firefox142', browser: 'firefox', testBuild: true, manifestPatches: ['firefox', 'firefox-test'] },
+  chromium: { esbuildTarget: 'chrome120', browser: 'chromium', testBuild: false, manifestPatches: ['chromium'] },
 };
 
 export const TARGET_NAMES = Object.keys(TARGETS);
@@ -102,7 +104,7 @@ export function writeManifestAndAssets(target, outdir, icons = renderExtensionIc
 /** @param {{ quiet?: boolean, outRoot?: string }} options outRoot: where the target folders go (default dist/) */
 export async function buildExtension({ quiet = false, outRoot = join(root, 'dist') } = {}) {
   const icons = renderExtensionIcons();
-  for (const [target, { esbuildTarget, testBuild }] of Object.entries(TARGETS)) {
+  for (const [target, { esbuildTarget, browser, testBuild }] of Object.entries(TARGETS)) {
     const outdir = join(outRoot, target);
     rmSync(outdir, { recursive: true, force: true });
     mkdirSync(outdir, { recursive: true });
@@ -115,9 +117,9 @@ export async function buildExtension({ quiet = false, outRoot = join(root, 'dist
       platform: 'browser',
       target: esbuildTarget,
       loader: { '.wasm': 'binary' },
-      define: { 'globalThis.__CRCSYNC_TEST_BUILD__': String(testBuild) },
+      define: { 'globalThis.__CRCSYNC_TEST_BUILD__': String(testBuild), 'globalThis.__CRCSYNC_BROWSER__': JSON.stringify(browser) },
       legalComments: 'none',
-      // Folds the test flag so production bundles carry no test code; names stay readable.
+      // Folds the flags so production bundles carry no test code and each carries one browser's request path; names stay readable.
       minifySyntax: true,
       logLevel: 'warning',
     });

@@ -2,7 +2,7 @@
 // loopback-only networking in tests, no default exports, no enums.
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, posix, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -55,6 +55,58 @@ describe('layers: core-wasm -> src/core -> src/protocol -> adapters', () => {
 
   it('the WebExtension polyfill is imported only by extension/shared/browser.ts', () => {
     const offenders = ALL_TS.filter((path) => path !== 'extension/shared/browser.ts' && importsOf(source(path)).some((spec) => spec.includes('webextension-polyfill')));
+    expect(offenders).toEqual([]);
+  });
+});
+
+/** `text` without its comments; with `strings` false, without its string literals too. */
+function codeOf(text: string, { strings }: { strings: boolean }): string {
+  // One left-to-right pass, so a `//` inside a string is not taken for a comment and a quote inside a comment not for a string.
+  return text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|`(?:\\.|[^`\\])*`/g, (token) =>
+    token.startsWith('/') ? ' ' : strings ? token : "''",
+  );
+}
+
+describe('background: browser-neutral modules, one adapter per browser (extension/background/{firefox,chromium}/)', () => {
+  const FIREFOX_DIR = 'extension/background/firefox/';
+  const CHROMIUM_DIR = 'extension/background/chromium/';
+  const PRODUCT = [...filesUnder('src'), ...EXTENSION];
+  /** Firefox's body filter: the API, called or probed, outside comments and strings. */
+  const usesFilterResponseData = (text: string) => /\bfilterResponseData\b/.test(codeOf(text, { strings: false }));
+  /** Chromium's debugger API, or a CDP Fetch-domain command or event named in a string. */
+  const usesDebuggerOrCdp = (text: string) =>
+    /\b(chrome|browser)\s*\.\s*debugger\b/.test(codeOf(text, { strings: false })) || /['"`]Fetch\.[A-Za-z]/.test(codeOf(text, { strings: true }));
+
+  it('the rules see what they look for', () => {
+    expect(usesFilterResponseData('const filter = browser.webRequest.filterResponseData(id); // filterResponseData')).toBe(true);
+    expect(usesFilterResponseData("// filterResponseData\nconst label = 'filterResponseData';")).toBe(false);
+    expect(usesDebuggerOrCdp('await chrome.debugger.attach(target, "1.3");')).toBe(true);
+    expect(usesDebuggerOrCdp("await send(target, 'Fetch.enable', { patterns });")).toBe(true);
+    expect(usesDebuggerOrCdp('// chrome.debugger and Fetch.enable come in Part B')).toBe(false);
+    // The Firefox adapter is where the body filter is used today, so the first rule is not vacuous.
+    expect(filesUnder(FIREFOX_DIR).some((path) => usesFilterResponseData(source(path)))).toBe(true);
+  });
+
+  it('filterResponseData only under extension/background/firefox/', () => {
+    expect(PRODUCT.filter((path) => !path.startsWith(FIREFOX_DIR) && usesFilterResponseData(source(path)))).toEqual([]);
+  });
+
+  it('chrome.debugger and CDP Fetch commands only under extension/background/chromium/', () => {
+    expect(PRODUCT.filter((path) => !path.startsWith(CHROMIUM_DIR) && usesDebuggerOrCdp(source(path)))).toEqual([]);
+  });
+
+  it('only extension/background/index.ts imports an adapter (an adapter may import its own files; tests may import them)', () => {
+    const adapterOf = (path: string) => [FIREFOX_DIR, CHROMIUM_DIR].find((dir) => path.startsWith(dir));
+    const offenders = [...PRODUCT, ...filesUnder('scripts')].flatMap((path) =>
+      importsOf(source(path))
+        .filter((spec) => spec.startsWith('.'))
+        .map((spec) => posix.normalize(posix.join(dirname(path), spec)))
+        .filter((target) => {
+          const adapter = adapterOf(`${target}/`) ?? adapterOf(target);
+          return adapter !== undefined && path !== 'extension/background/index.ts' && adapterOf(path) !== adapter;
+        })
+        .map((target) => `${path}: ${target}`),
+    );
     expect(offenders).toEqual([]);
   });
 });

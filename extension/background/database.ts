@@ -32,7 +32,7 @@ export class DatabaseBlockedError extends Error {
  * A connection that handles versionchange closes within the event; one still
  * open after this long is an old page that never will, and the popup (which
  * waits for init) should not wait longer. Requests stop waiting for init
- * sooner anyway (INIT_WAIT_MS in index.ts).
+ * sooner anyway (INIT_WAIT_MS in services.ts).
  */
 export const DEFAULT_BLOCKED_WAIT_MS = 5000;
 
@@ -51,7 +51,7 @@ export interface OpenDatabaseOptions {
  * at are gone, and only a fresh start rebuilds it from disk. Until the next
  * start, every store read or write fails and is logged where it happens, and
  * the request path stays correct: a base that cannot be read makes the delta
- * fall back to the full body (response-filters.ts), every rebuilt body is
+ * fall back to the full body (firefox/response-filters.ts), every rebuilt body is
  * still verified. The warning below says so once, in words.
  */
 function warnDatabaseLost(loss: DatabaseLoss): void {

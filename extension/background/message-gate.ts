@@ -1,4 +1,4 @@
-// Which runtime messages reach the popup/panel handlers (index.ts onMessage).
+// Which runtime messages reach the popup/panel handlers (ui-handlers.ts onMessage).
 // Pure, so it is tested without a browser.
 //
 // The handlers change settings and forget sites, so only the extension's own

@@ -2,7 +2,7 @@
 // pushes the delta's chunks in; only verified bytes (or the body of a full
 // refetch) come out, into a BodySink that is the page's side of the response.
 // A browser adapter connects its body filter's events (Firefox: StreamFilter,
-// extension/background/response-filters.ts) to start/push/end/fail/abort;
+// extension/background/firefox/response-filters.ts) to start/push/end/fail/abort;
 // the timer, the clock and the refetch are injected, so the whole state
 // machine runs under test with fakes.
 //

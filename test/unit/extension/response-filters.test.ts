@@ -1,4 +1,4 @@
-// rebuildDelta (extension/background/response-filters.ts) against a fake
+// rebuildDelta (extension/background/firefox/response-filters.ts) against a fake
 // StreamFilter: what the page gets, write by write. An x=1 body hands each
 // prefix a checkpoint verified to the page at once and the rest after S
 // (docs/extensions.md §3.2); after a failure with a prefix released, the
@@ -8,7 +8,7 @@
 // test/e2e/extension-x1.test.ts.
 
 import { createHash } from 'node:crypto';
-import { DeltaOutcome, DeltaJob, rebuildDelta } from '../../../extension/background/response-filters';
+import { DeltaOutcome, DeltaJob, rebuildDelta } from '../../../extension/background/firefox/response-filters';
 import { PhaseClock } from '../../../extension/background/exchange-phases';
 import type { StreamFilter } from '../../../extension/shared/browser';
 import { REFETCH_PREFIX_MISMATCH } from '../../../src/protocol/client-policy';

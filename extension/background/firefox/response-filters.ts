@@ -8,13 +8,13 @@
 // - captureBody: a plain 200; pass every chunk through unchanged at once and
 //   keep a copy to store after the stream completes.
 
-import { concatBytes } from '../../src/protocol/byte-buffers';
-import { compactSha1 } from '../../src/protocol/compact-sha1';
-import { DeltaRebuild, DeltaRebuildJob, RebuildTimers, startDeltaRebuild } from '../../src/protocol/delta-rebuild';
-import type { StreamFilter } from '../shared/browser';
-import type { PhaseClock } from './exchange-phases';
+import { concatBytes } from '../../../src/protocol/byte-buffers';
+import { compactSha1 } from '../../../src/protocol/compact-sha1';
+import { DeltaRebuild, DeltaRebuildJob, RebuildTimers, startDeltaRebuild } from '../../../src/protocol/delta-rebuild';
+import type { StreamFilter } from '../../shared/browser';
+import type { PhaseClock } from '../exchange-phases';
 
-export type { DeltaOutcome } from '../../src/protocol/delta-rebuild';
+export type { DeltaOutcome } from '../../../src/protocol/delta-rebuild';
 
 export interface DeltaJob extends Omit<DeltaRebuildJob, 'sink' | 'timers' | 'marks' | 'sha1'> {
   /** Marks the filter's events (ExchangeRecord.phases) and times the SHA-1. */
