@@ -220,22 +220,10 @@ export class DeltaTransform extends SectionQueueTransform {
     return this.stats.inputBytes - this.matched - this.stats.literalBytes;
   }
 
-  /**
-   * Held: matches `chunk` (the next body bytes; `final` when it is the last)
-   * without deflating or emitting. Synchronous: the caller decides how often
-   * to yield to the event loop. Same slicing as live encoding, so release()
-   * reproduces the live delta byte for byte.
-   */
-  scanHeld(chunk: Uint8Array, final: boolean): void {
-    if (!this.held || !this.scanner) throw new Error('scanHeld needs a held transform that has not seen the end');
-    let at = 0;
-    do {
-      const slice = chunk.subarray(at, at + SCAN_SLICE_BYTES);
-      at += slice.length;
-      const last = at >= chunk.length;
-      this.scanner.push(slice, final && last);
-      this.held.push(SLICE_END);
-    } while (at < chunk.length);
+  /** Held (scanHeld): matches without deflating; the scanner's events are kept for release(). */
+  protected holdSlice(slice: Uint8Array, final: boolean): void {
+    this.scanner!.push(slice, final);
+    this.held!.push(SLICE_END);
     if (final) this.scanner = null;
   }
 

@@ -20,7 +20,7 @@
 import { ExtSectionOptions, ExtSectionPlanner, ExtSectionStats, MAX_PIECE_BYTES } from '../protocol/ext-sections';
 import type { DictionaryCompressor } from '../protocol/ext-encoder';
 import { DICTIONARY_WINDOW_BYTES, EXT_VERSION, TAG_CHECKPOINT, TAG_DICTIONARY_ZLIB, TAG_EXT_MARKER } from '../protocol/ext-wire';
-import { SCAN_SLICE_BYTES, scannerMemoryBound } from '../protocol/delta-sections';
+import { scannerMemoryBound } from '../protocol/delta-sections';
 import type { IfBlock } from '../protocol/if-block';
 import { TAG_BLOCK, TAG_DIGEST, TAG_ZLIB } from '../protocol/wire';
 import { DEFLATE_STATE_BYTES } from './delta-transform';
@@ -139,20 +139,10 @@ export class ExtDeltaTransform extends SectionQueueTransform {
     return this.planner === null;
   }
 
-  /**
-   * Held: plans `chunk` (the next body bytes; `final` when it is the last)
-   * without compressing or emitting; the body is kept for release().
-   * Synchronous: the caller decides how often to yield to the event loop.
-   */
-  scanHeld(chunk: Uint8Array, final: boolean): void {
-    if (!this.held || !this.planner) throw new Error('scanHeld needs a held transform that has not seen the end');
-    let at = 0;
-    do {
-      const slice = chunk.subarray(at, at + SCAN_SLICE_BYTES);
-      at += slice.length;
-      this.body.append(slice);
-      this.planner.push(slice, final && at >= chunk.length);
-    } while (at < chunk.length);
+  /** Held (scanHeld): plans without compressing; the body is kept for release(). */
+  protected holdSlice(slice: Uint8Array, final: boolean): void {
+    this.body.append(slice);
+    this.planner!.push(slice, final);
     if (final) this.planner = null;
   }
 

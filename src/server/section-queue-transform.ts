@@ -27,6 +27,24 @@ export abstract class SectionQueueTransform extends Transform {
   abstract get isFinished(): boolean;
   /** Scans one slice of live input (the last one with `final`); its sections go to enqueue(). */
   protected abstract encodeSlice(slice: Uint8Array, final: boolean): void;
+  /** Scans one slice while held (the last one with `final`): nothing compressed or emitted until release(). */
+  protected abstract holdSlice(slice: Uint8Array, final: boolean): void;
+
+  /**
+   * Held: takes `chunk` (the next body bytes; `final` when it is the last)
+   * without compressing or emitting. Synchronous: the caller decides how
+   * often to yield to the event loop. Same slicing as live encoding, so
+   * release() reproduces the live delta byte for byte.
+   */
+  scanHeld(chunk: Uint8Array, final: boolean): void {
+    if (!this.isHeld || this.isFinished) throw new Error('scanHeld needs a held transform that has not seen the end');
+    let at = 0;
+    do {
+      const slice = chunk.subarray(at, at + SCAN_SLICE_BYTES);
+      at += slice.length;
+      this.holdSlice(slice, final && at >= chunk.length);
+    } while (at < chunk.length);
+  }
   /** The last slice's sections are out: release what compressed them. */
   protected abstract endEncoding(): void;
   /** The pass is destroyed (client gone, upstream failed): release the matcher and compressors now. */

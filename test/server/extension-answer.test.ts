@@ -10,11 +10,10 @@
 // a hostile If-Block's pieces are deflated a few at a time from a bounded
 // copy of the body.
 
+import { runHeld, runLive } from './transform-runs';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { getDefaultEngine } from '../../src/core/embedded-core';
 import { DeltaDecoder } from '../../src/protocol/delta-decoder';
 import { pakoDictionaryCompressor } from '../../src/protocol/ext-encoder';
@@ -424,32 +423,12 @@ describe('x=1 streaming through the proxy, and the memory budget', () => {
 });
 
 describe('ExtDeltaTransform', () => {
-  async function live(ifBlock: string, chunks: Uint8Array[], options: ExtDeltaTransformOptions): Promise<Buffer> {
-    const out: Buffer[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        out.push(chunk);
-        callback();
-      },
-    });
-    await pipeline(Readable.from(chunks.map((chunk) => Buffer.from(chunk))), new ExtDeltaTransform(parseIfBlock(ifBlock), options), sink);
-    return Buffer.concat(out);
-  }
+  const live = (ifBlock: string, chunks: Uint8Array[], options: ExtDeltaTransformOptions) => runLive(new ExtDeltaTransform(parseIfBlock(ifBlock), options), chunks);
 
   async function held(ifBlock: string, chunks: Uint8Array[], options: ExtDeltaTransformOptions): Promise<Buffer> {
-    const delta = new ExtDeltaTransform(parseIfBlock(ifBlock), { ...options, held: true });
-    for (const chunk of chunks) delta.scanHeld(chunk, false);
-    delta.scanHeld(new Uint8Array(0), true);
-    expect(delta.isFinished).toBe(true);
-    delta.release();
-    const out: Buffer[] = [];
-    delta.on('data', (chunk: Buffer) => out.push(chunk));
-    await new Promise((resolve, reject) => {
-      delta.once('end', resolve);
-      delta.once('error', reject);
-      delta.end();
-    });
-    return Buffer.concat(out);
+    const { finished, bytes } = await runHeld(new ExtDeltaTransform(parseIfBlock(ifBlock), { ...options, held: true }), chunks);
+    expect(finished).toBe(true);
+    return bytes;
   }
 
   it.each(ownPairs().map((pair) => [pair.name, pair] as const))('%s: held or live, thread-pool zlib or pako, any chunking: the reference encoder\'s bytes', async (_name, pair) => {
@@ -493,15 +472,7 @@ describe('ExtDeltaTransform', () => {
       return original(piece, dictionary).finally(() => running--);
     });
     try {
-      const out: Buffer[] = [];
-      const sink = new Writable({
-        write(chunk: Buffer, _encoding, callback) {
-          out.push(chunk);
-          callback();
-        },
-      });
-      await pipeline(Readable.from([body]), transform, sink);
-      const delta = Buffer.concat(out);
+      const delta = await runLive(transform, [body]);
       expect(transform.stats.dictionaryPieces + transform.stats.plainPieces).toBeGreaterThan(100);
       expect(transform.stats.dictionaryPieces).toBeGreaterThan(20);
       expect(spy).toHaveBeenCalledTimes(transform.stats.dictionaryPieces + transform.stats.plainPieces);

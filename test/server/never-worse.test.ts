@@ -7,11 +7,11 @@
 // reproduces the live delta byte for byte.
 
 import * as http from 'node:http';
+import { runHeld, runLive } from './transform-runs';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { PassThrough, Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { getDefaultEngine } from '../../src/core/embedded-core';
 import { pakoCompressor } from '../../src/protocol/deflaters';
@@ -419,32 +419,12 @@ describe('PlainSizeMemo', () => {
 });
 
 describe('a held DeltaTransform replays to exactly the live delta', () => {
-  async function live(ifBlock: string, chunks: Uint8Array[], options: DeltaTransformOptions): Promise<Buffer> {
-    const out: Buffer[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        out.push(chunk);
-        callback();
-      },
-    });
-    await pipeline(Readable.from(chunks.map((chunk) => Buffer.from(chunk))), new DeltaTransform(parseIfBlock(ifBlock), options), sink);
-    return Buffer.concat(out);
-  }
+  const live = (ifBlock: string, chunks: Uint8Array[], options: DeltaTransformOptions) => runLive(new DeltaTransform(parseIfBlock(ifBlock), options), chunks);
 
   async function held(ifBlock: string, chunks: Uint8Array[], options: DeltaTransformOptions): Promise<Buffer> {
-    const delta = new DeltaTransform(parseIfBlock(ifBlock), { ...options, held: true });
-    for (const chunk of chunks) delta.scanHeld(chunk, false);
-    delta.scanHeld(new Uint8Array(0), true);
-    expect(delta.isFinished).toBe(true);
-    delta.release();
-    const out: Buffer[] = [];
-    delta.on('data', (chunk: Buffer) => out.push(chunk));
-    await new Promise((resolve, reject) => {
-      delta.once('end', resolve);
-      delta.once('error', reject);
-      delta.end();
-    });
-    return Buffer.concat(out);
+    const { finished, bytes } = await runHeld(new DeltaTransform(parseIfBlock(ifBlock), { ...options, held: true }), chunks);
+    expect(finished).toBe(true);
+    return bytes;
   }
 
   const pairs: [string, Page][] = [

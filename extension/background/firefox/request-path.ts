@@ -20,7 +20,6 @@ import {
   fallbackHoldsIfBlock,
   findHeader,
   isCacheableBodySize,
-  isCacheableResponse,
   isCrcsyncEligibleUrl,
   loadErrorHoldsIfBlock,
   nextBaselineBytes,
@@ -97,11 +96,6 @@ function withheldReason(plan: OfferPlan): string | null {
  */
 function refuseEncodedRefetch(details: HeadersReceivedDetails): BlockingResponse {
   return classifyDeltaResponse(details.statusCode, details.responseHeaders) === 'plain' ? {} : { cancel: true };
-}
-
-/** PROTOCOL.md §6: may this response's body become a cached base? */
-function isCacheableExchange(state: RequestState, status: number, headers: HeaderEntry[]): boolean {
-  return isCacheableResponse({ method: state.method, url: state.url, status, privateContext: state.privateContext, responseHeaders: headers });
 }
 
 const ALL_URLS = { urls: ['<all_urls>'] };
@@ -275,7 +269,7 @@ export function registerFirefoxRequestPath({ services, extensionBaseUrl }: Reque
       case 'rebuild':
       case 'refetch':
         try {
-          startRebuild(current, state, details, plan.action === 'refetch' ? plan.reason : null);
+          startRebuild(current, state, details, plan.keep, plan.action === 'refetch' ? plan.reason : null);
         } catch (error) {
           // No filter, no rebuild: the page would get raw delta bytes. A failed
           // load is what the user would get from a broken server anyway; garbage is worse (§3).
@@ -298,9 +292,8 @@ export function registerFirefoxRequestPath({ services, extensionBaseUrl }: Reque
     }
   }
 
-  function startRebuild(current: Services, state: RequestState, details: HeadersReceivedDetails, unusableReason: FallbackReason | null): void {
-    const headers = details.responseHeaders ?? [];
-    const cacheable = isCacheableExchange(state, details.statusCode, headers);
+  /** Rebuilds a delta answer (or refetches at once, for `unusableReason`); the page's body is kept as the next base when `cacheable` (the plan's `keep`). */
+  function startRebuild(current: Services, state: RequestState, details: HeadersReceivedDetails, cacheable: boolean, unusableReason: FallbackReason | null): void {
     let refetchTransfer: number | null = null;
     rebuildDelta(browser.webRequest.filterResponseData(details.requestId), {
       base: state.base!,
