@@ -8,6 +8,9 @@
 //                      install (test hooks on, 127.0.0.1/localhost enabled by
 //                      default with their host permission granted at install)
 //   dist/chromium      + chromium (service worker)
+//   dist/chromium-test + chromium + chromium-test: the build the Chromium e2e
+//                      tests load (as firefox-test: hooks on, 127.0.0.1 and
+//                      localhost granted and enabled)
 // The production builds define the test flag as a literal false, so esbuild
 // drops the test code from them; each target defines its browser, so its
 // background carries that browser's request path only. PNG icons are rendered from
@@ -47,6 +50,7 @@ const TARGETS = {
   firefox: { esbuildTarget: 'firefox142', browser: 'firefox', testBuild: false, manifestPatches: ['firefox'] },
   'firefox-test': { esbuildTarget: 'firefox142', browser: 'firefox', testBuild: true, manifestPatches: ['firefox', 'firefox-test'] },
   chromium: { esbuildTarget: 'chrome120', browser: 'chromium', testBuild: false, manifestPatches: ['chromium'] },
+  'chromium-test': { esbuildTarget: 'chrome120', browser: 'chromium', testBuild: true, manifestPatches: ['chromium', 'chromium-test'] },
 };
 
 export const TARGET_NAMES = Object.keys(TARGETS);

@@ -2,9 +2,9 @@
 // so esbuild folds every test of them and drops the code they rule out:
 // - globalThis.__CRCSYNC_TEST_BUILD__: false in dist/firefox and
 //   dist/chromium (the test-only code is dropped), true only in
-//   dist/firefox-test, the build the e2e tests install.
+//   dist/firefox-test and dist/chromium-test, the builds the e2e tests install.
 // - globalThis.__CRCSYNC_BROWSER__: "firefox" in dist/firefox and
-//   dist/firefox-test, "chromium" in dist/chromium; the background registers
+//   dist/firefox-test, "chromium" in dist/chromium and dist/chromium-test; the background registers
 //   that browser's request path only (extension/background/index.ts), and
 //   each bundle leaves the other one out.
 // Under jest nothing is defined. Code that must fold in the bundle compares

@@ -110,7 +110,7 @@ describe('merge rule (scripts/manifest-merge.mjs)', () => {
 });
 
 describe('built manifests (scripts/build-extension.mjs)', () => {
-  const TARGETS = ['firefox', 'firefox-test', 'chromium'] as const;
+  const TARGETS = ['firefox', 'firefox-test', 'chromium', 'chromium-test'] as const;
   let outRoot: string;
   const built = {} as Record<(typeof TARGETS)[number], Manifest>;
   const neutral = readJson(join(REPO, 'manifest.json'));
@@ -148,6 +148,14 @@ describe('built manifests (scripts/build-extension.mjs)', () => {
     expect(name).toBe(`${built.firefox.name} (test build)`);
     const { name: _firefoxName, ...firefoxRest } = built.firefox;
     expect(rest).toEqual(firefoxRest);
+  });
+
+  it('chromium-test: the chromium manifest plus 127.0.0.1 and localhost granted at install (no prompt in tests), a name that says so', () => {
+    const test = built['chromium-test'];
+    expect(test.host_permissions).toEqual(['http://127.0.0.1/*', 'http://localhost/*']);
+    expect(test.name).toBe(`${built.chromium.name} (test build)`);
+    expect(test.background).toEqual(built.chromium.background);
+    expect(test.permissions).toEqual(expect.arrayContaining(built.chromium.permissions));
   });
 
   it('every browser gets the shared fields of manifest.json unchanged, and all of its permissions', () => {
