@@ -99,11 +99,12 @@ export const PHASE_NAMES = {
   verifyMs: 'time inside SHA-1, summed (a part of decodeMs)',
   firstReleaseMs:
     'first verified body bytes written to the page, relative to the request start: a prefix verified by a checkpoint of an x=1 body (docs/extensions.md §3.2), else the whole body (then about deliveredMs - writeMs)',
-  writeMs: 'filter.write(body) + filter.close() once the whole body verified (for an x=1 body: the bytes after the last released prefix)',
-  deliveredMs: 'verified body written and the filter closed, relative to the request start',
+  writeMs:
+    'filter.write of the body once S verified it (for an x=1 body: the bytes after the last released prefix); when S came with the end, the close too',
+  deliveredMs: 'the whole verified body written to the page, relative to the request start (when S verified; the close follows at the end of the delta)',
   afterWriteMs: 'synchronous work right after the write (settling the outcome, queuing the store write), off the page\'s path',
   ownMs:
-    'the time the page waited because of the extension: offerDispatchMs + offerMs + headersDispatchMs + headersMs + (deliveredMs - lastByteMs - endWaitMs); ' +
+    'the time the page waited because of the extension: offerDispatchMs + offerMs + headersDispatchMs + headersMs + (deliveredMs - lastByteMs, less endWaitMs when the body was written only at the end); ' +
     'the last term holds the decode of the last chunk, any wait for the base after the last byte, the SHA-1, the final push and the write',
 } as const;
 
@@ -132,7 +133,9 @@ export function phasesOf(clock: PhaseClock): Partial<Record<PhaseName, number>> 
   const headersDispatchMs = dispatchDelay(clock.headersEventEpochMs, clock.headersSeenEpochMs);
   // Waiting for the response's end is the network's time, as it is for a page without the extension.
   const endWaitMs = Number.isFinite(clock.stopAt) && Number.isFinite(clock.lastDataDoneAt) ? Math.max(0, clock.stopAt - clock.lastDataDoneAt) : 0;
-  const afterLastByte = clock.writtenAt - clock.lastByteAt - endWaitMs;
+  // A body written when S verified (before the end) did not wait for the end at all.
+  const writtenAtEnd = !(clock.writtenAt < clock.stopAt);
+  const afterLastByte = clock.writtenAt - clock.lastByteAt - (writtenAtEnd ? endWaitMs : 0);
   const phases: Partial<Record<PhaseName, number>> = {
     offerMs,
     waitNetworkMs: clock.headersAt - clock.offeredAt,

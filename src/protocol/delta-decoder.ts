@@ -50,6 +50,14 @@ export interface DeltaDecoderOptions {
    * (the default) every body is v=1, and `X` is an unknown section.
    */
   acceptExtension?: boolean;
+  /**
+   * Hand the whole body to onverified as soon as its `S` digest verified,
+   * in that push, instead of with the final push (docs/extensions.md §3.2:
+   * the body is verified by then; bytes after `S` are still an error, which
+   * push() then throws as always). Off by default: the whole body then comes
+   * once, with the final push.
+   */
+  releaseAtDigest?: boolean;
 }
 
 export type VerifiedBodyListener = (body: Uint8Array, final: true) => void;
@@ -154,6 +162,7 @@ export class DeltaDecoder {
   private inflatedBytes = 0;
   private result: Uint8Array | null = null;
   private readonly acceptExtension: boolean;
+  private readonly releaseAtDigest: boolean;
   /** The body started with the extension marker: C and D sections are allowed. */
   private extended = false;
   /** The open zlib stream is a D section that has not yet had its dictionary. */
@@ -174,6 +183,7 @@ export class DeltaDecoder {
     this.maxRebuiltBytes = options.maxRebuiltBytes ?? DEFAULT_MAX_REBUILT_BYTES;
     this.hasher = (options.sha1 ?? nobleSha1)();
     this.acceptExtension = options.acceptExtension ?? false;
+    this.releaseAtDigest = options.releaseAtDigest ?? false;
     if (this.acceptExtension && !this.hasher.digestSoFar) {
       // A programming error, not a fault of any delta: checkpoints need the digest of a prefix.
       throw new TypeError('acceptExtension needs a SHA-1 whose hashers have digestSoFar (docs/extensions.md)');
@@ -185,6 +195,11 @@ export class DeltaDecoder {
   /** Whether the body is an extension body (known once its first byte was pushed). */
   get isExtensionBody(): boolean {
     return this.extended;
+  }
+
+  /** The `S` digest verified the whole body (more bytes, or none, may still follow before the final push). */
+  get digestVerified(): boolean {
+    return this.state === 'done';
   }
 
   /** The verified body once the final chunk was pushed, else null. */
@@ -425,6 +440,7 @@ export class DeltaDecoder {
       if (actual[i] !== this.field[i]) throw new CrcsyncError('DELTA_DIGEST_MISMATCH', `rebuilt ${this.bodyLength} bytes`);
     }
     this.state = 'done';
+    if (this.releaseAtDigest) this.verifiedLength = this.bodyLength;
   }
 
   /**

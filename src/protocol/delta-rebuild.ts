@@ -7,10 +7,15 @@
 // machine runs under test with fakes.
 //
 // What the page gets (PROTOCOL.md §3, §5; docs/extensions.md §3.2, §3.4):
-// - a v=1 body: nothing until its S digest verified at the end, then the
-//   whole body in one write, then close;
+// - a v=1 body: nothing until its S digest verified, then the whole body in
+//   one write at once; the close when the delta ends (PROTOCOL.md §3: bytes
+//   after S are still an error, but the body the page has is the verified
+//   one; waiting for the end cost a median 2.8 ms per page, bench/load.md);
 // - an x=1 body: each prefix a C checkpoint verified, at once; the rest
-//   after S and the end of the delta;
+//   when S verified, the close at the end of the delta;
+// - a failure after S verified (bytes after it, a stall before the end):
+//   the page already holds the whole verified body; the sink is closed, no
+//   refetch, and the outcome is verified with the error as its reason;
 // - on any failure (decoder error, stall, base missing or unreadable, too
 //   many bytes buffered while the base loads): the decoder is abandoned
 //   and the page gets the body of a full refetch; after a prefix went out,
@@ -24,6 +29,7 @@
 
 import { DELTA_STALLED, REFETCH_PREFIX_MISMATCH, refetchContinuesRelease } from './client-policy';
 import type { FallbackReason } from './client-plan';
+import { concatBytes } from './byte-buffers';
 import { compactSha1 } from './compact-sha1';
 import { DeltaDecoder } from './delta-decoder';
 import { isCrcsyncError } from './errors';
@@ -85,7 +91,12 @@ export interface DeltaOutcome {
    */
   body: Uint8Array | null;
   verified: boolean;
-  /** Why the delta was not used (client-plan.ts); null when verified, or when the page went away during a healthy rebuild. */
+  /**
+   * Why the delta was not used (client-plan.ts); null when verified, or when
+   * the page went away during a healthy rebuild. A verified outcome with a
+   * reason: the delta went wrong only after S verified the body the page has
+   * (bytes after S, no end in time); the body is still the verified one.
+   */
   reason: FallbackReason | null;
   /** Why the fallback's refetch could not be written (the page got nothing more), REBUILD_CANCELLED after abort(); null otherwise. */
   refusal: string | null;
@@ -95,7 +106,7 @@ export interface DeltaOutcome {
   rebuildMs: number;
   /** The delta was an extension body (x=1: its first byte was the X marker). */
   extensionBody: boolean;
-  /** Verified body bytes written to the page before the delta ended (checkpointed prefixes; 0 for a v=1 body). */
+  /** Verified body bytes written to the page before S verified (checkpointed prefixes; 0 for a v=1 body). */
   releasedEarlyBytes: number;
 }
 
@@ -224,6 +235,8 @@ class Rebuild implements DeltaRebuild {
    */
   private readonly released: Uint8Array[] = [];
   private releasedEarlyBytes = 0;
+  /** S verified and the whole body went to the page (the close waits for the delta's end). */
+  private wholeReleased = false;
   /** Re-armed on every chunk; cleared once settled or the fallback began. */
   private stallTimer: unknown = null;
   private readonly refetchAbort = new AbortController();
@@ -337,7 +350,7 @@ class Rebuild implements DeltaRebuild {
     try {
       const created = new DeltaDecoder(
         base,
-        { maxRebuiltBytes: this.job.maxRebuiltBytes, sha1: this.job.sha1 ?? compactSha1, acceptExtension: this.job.acceptExtension },
+        { maxRebuiltBytes: this.job.maxRebuiltBytes, sha1: this.job.sha1 ?? compactSha1, acceptExtension: this.job.acceptExtension, releaseAtDigest: true },
         (body) => this.deliver(body),
       );
       created.onverified = (bytes) => this.releaseVerified(created, bytes);
@@ -368,25 +381,48 @@ class Rebuild implements DeltaRebuild {
     }
   }
 
-  /** A checkpoint verified a prefix (extension bodies only): it goes to the page at once (§3.2). */
+  /**
+   * Verified bytes go to the page at once (§3.2): a prefix a checkpoint
+   * verified (extension bodies), or the rest of the body once S verified.
+   */
   private releaseVerified(source: DeltaDecoder, bytes: Uint8Array): void {
-    // The final range (S verified, the delta ended) goes out with the close, in deliver: a v=1 body is written whole.
+    // S came in the final push (the delta ended with it): deliver writes the rest with the close.
     if (source.verifiedBody || this.failed) return;
-    if (!this.releasedEarlyBytes) this.marks.firstReleaseAt = this.timers.now();
+    const now = this.timers.now();
+    const whole = source.digestVerified;
+    if (!this.releasedEarlyBytes) this.marks.firstReleaseAt = now;
     this.released.push(bytes);
-    this.releasedEarlyBytes += bytes.length;
-    const writeBegin = this.timers.now();
+    if (whole) {
+      this.wholeReleased = true;
+      this.marks.verifiedAt = now;
+      this.rebuildMs += now - this.pushBegin;
+      this.marks.decodeMs = this.rebuildMs;
+      this.delivered = true;
+    } else {
+      this.releasedEarlyBytes += bytes.length;
+    }
     try {
       this.sink.write(bytes);
     } catch (error) {
-      this.job.log('could not write a verified prefix', error);
+      this.job.log(whole ? 'could not write the rebuilt body' : 'could not write a verified prefix', error);
     }
-    this.pushWriteMs += this.timers.now() - writeBegin;
+    if (whole) this.marks.writtenAt = this.timers.now();
+    else this.pushWriteMs += this.timers.now() - now;
   }
 
-  /** S verified and the delta ended: the rest of the body, the close, the outcome. */
+  /** S verified and the delta ended: the rest of the body (unless it went out at S), the close, the outcome. */
   private deliver(body: Uint8Array): void {
     const marks = this.marks;
+    if (this.wholeReleased) {
+      try {
+        this.sink.close();
+      } catch (error) {
+        this.job.log('could not close the rebuilt body', error);
+      }
+      this.settle(this.outcome(body, true, null, null));
+      marks.afterWriteMs = this.timers.now() - marks.writtenAt;
+      return;
+    }
     marks.verifiedAt = this.timers.now();
     this.delivered = true;
     this.rebuildMs += marks.verifiedAt - this.pushBegin;
@@ -403,8 +439,28 @@ class Rebuild implements DeltaRebuild {
     marks.afterWriteMs = this.timers.now() - marks.writtenAt;
   }
 
+  /**
+   * The delta went wrong after S verified it (bytes after S, no end within
+   * the stall timeout): the page already holds the whole verified body, which
+   * is the server's new version, so nothing is refetched. The response is
+   * ended, and the outcome is verified with the peer's error as its reason.
+   */
+  private keepReleasedBody(reason: FallbackReason): void {
+    this.failed = true;
+    this.decoder = null;
+    this.job.log(`the delta went on after its verified body (${reason}); the page keeps the verified body`);
+    const body = concatBytes(this.released, this.released.reduce((sum, range) => sum + range.length, 0));
+    try {
+      this.sink.close();
+    } catch (error) {
+      this.job.log('could not close the rebuilt body', error);
+    }
+    this.settle(this.outcome(body, true, reason, null));
+  }
+
   private async fallBack(reason: FallbackReason): Promise<void> {
     if (this.failed || this.finished) return;
+    if (this.wholeReleased) return this.keepReleasedBody(reason);
     this.failed = true;
     this.fallbackReason = reason;
     this.stopStallTimer();

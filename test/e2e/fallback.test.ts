@@ -2,7 +2,8 @@
 // digest, a truncated body, a server that lies about crcsync (full body
 // labelled `Content-Encoding: crcsync`) all end with the correct page, and a
 // delta that stalls half way (connection left open) still gives fetch() the
-// exact new body after about one stall timeout. The
+// exact new body after about one stall timeout; bytes after a delta whose S
+// already verified leave the page with the verified body, unrefetched. The
 // extension refetches the URL without If-Block, writes that body through
 // the filter, logs why, and replaces the bad cache entry.
 
@@ -87,6 +88,37 @@ test.each(MODES)('a %s delta still ends with the correct page', async (mode, rea
   const thirdRequests = proxy.requests.slice(seenBeforeThird).filter((request) => request.path.startsWith(`/${directory}`));
   expect(thirdRequests.length).toBe(FILES.length);
   expect(thirdRequests.every((request) => request.ifBlock !== undefined)).toBe(true);
+});
+
+test('bytes after a verified delta (a later chunk): the page keeps the verified body, nothing is refetched, the peer error is logged', async () => {
+  const directory = 'trailing/';
+  const stored = (await askBackground(control, 'getStoreSummary', { settle: true })).entries.length;
+  proxy.mode = 'none';
+  writeSite(site.write, siteVersion(1), directory);
+  await expectPageShows(page, `${proxy.origin}/${directory}index.html`, siteVersion(1), WAIT_MS);
+  await waitFor('the first visit stored', async () => {
+    const summary = await askBackground(control, 'getStoreSummary', { settle: true });
+    return summary.entries.length >= stored + FILES.length ? true : undefined;
+  });
+  const next = siteVersion(2, ' (trailing)');
+  writeSite(site.write, next, directory);
+  proxy.mode = 'trailing';
+  const seenBefore = proxy.requests.length;
+  await expectPageShows(page, `${proxy.origin}/${directory}index.html`, next, WAIT_MS);
+  const tabId = await tabIdOf(control, proxy.origin);
+  const records = await waitFor('four exchanges', async () => {
+    const found = (await askBackground(control, 'getExchanges', { tabId })).filter((record) => record.url.includes(`/${directory}`) && record.outcome !== 'stored');
+    return found.length >= FILES.length ? found : undefined;
+  });
+  for (const record of records) {
+    expect([record.url, record.outcome, record.reason]).toEqual([record.url, 'verified', 'DELTA_TRAILING_DATA']);
+  }
+  // One request per file: the verified body was the server's, so nothing was fetched again.
+  for (const file of FILES) {
+    const seen = proxy.requests.slice(seenBefore).filter((request) => request.path === `/${directory}${file}`);
+    expect(seen.map((request) => request.ifBlock !== undefined)).toEqual([true]);
+  }
+  proxy.mode = 'none';
 });
 
 test('a delta that stalls half way: fetch() still gets the exact new body, after about one stall timeout', async () => {

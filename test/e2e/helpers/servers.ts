@@ -150,7 +150,11 @@ export async function startSiteServer(options: { host?: '127.0.0.1' | 'localhost
   };
 }
 
-export type DamageMode = 'none' | 'corrupt' | 'wrong-digest' | 'truncate' | 'lie' | 'stall' | 'bomb';
+export type DamageMode = 'none' | 'corrupt' | 'wrong-digest' | 'truncate' | 'lie' | 'stall' | 'bomb' | 'trailing';
+
+/** What the 'trailing' mode sends after a sound delta, in a later write (PROTOCOL.md §3: bytes after S are an error). */
+export const TRAILING_JUNK = Buffer.from('junk after the digest\n');
+const TRAILING_DELAY_MS = 60;
 
 let bombDelta: Buffer | null = null;
 
@@ -248,6 +252,13 @@ export async function startDamagingProxy(target: string): Promise<DamagingProxy>
           res.writeHead(upstream.status, headers);
           res.write(body.subarray(0, Math.floor(body.length / 2)));
           proxy.stalled++;
+          return;
+        }
+        if (mode === 'trailing' && headers['content-encoding'] === 'crcsync') {
+          // The sound delta first, then, a moment later (another network chunk), bytes after S.
+          res.writeHead(upstream.status, headers);
+          res.write(body);
+          setTimeout(() => res.end(TRAILING_JUNK), TRAILING_DELAY_MS);
           return;
         }
         if (hasIfBlock && mode === 'lie' && upstream.status === 200) {

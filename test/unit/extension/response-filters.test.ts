@@ -1,9 +1,9 @@
 // rebuildDelta (extension/background/firefox/response-filters.ts) against a fake
 // StreamFilter: what the page gets, write by write. An x=1 body hands each
-// prefix a checkpoint verified to the page at once and the rest after S
-// (docs/extensions.md §3.2); after a failure with a prefix released, the
+// prefix a checkpoint verified to the page at once and the rest when S
+// verified, the close at the end (docs/extensions.md §3.2); after a failure with a prefix released, the
 // page gets the rest of a refetch that starts with exactly that prefix, or
-// nothing more (§3.4); a v=1 body is written whole, once, as it always was.
+// nothing more (§3.4); a v=1 body is written whole, once, when S verified.
 // What only Firefox shows (a real document rendering a prefix) is in
 // test/e2e/extension-x1.test.ts.
 
@@ -145,10 +145,9 @@ describe('an x=1 body: verified prefixes go to the page as they arrive', () => {
     expect(filter.page.equals(NEW.subarray(0, second.bodyEnd))).toBe(true);
     expect(filter.writes.length).toBe(2);
 
-    // Everything up to and including S: still nothing past the last checkpoint until the delta ended.
+    // Everything up to and including S: the whole verified body goes out with S, the close waits for the end.
     filter.data(EXT.subarray(second.deltaEnd));
-    const lastCheckpoint = CHECKPOINTS[CHECKPOINTS.length - 1].bodyEnd;
-    expect(filter.page.equals(NEW.subarray(0, lastCheckpoint))).toBe(true);
+    expect(filter.page.equals(NEW)).toBe(true);
     expect(filter.closed).toBe(false);
 
     filter.stop();
@@ -156,10 +155,12 @@ describe('an x=1 body: verified prefixes go to the page as they arrive', () => {
     expect(filter.page.equals(NEW)).toBe(true);
     expect(filter.closed).toBe(true);
     expect(filter.misuse).toBeNull();
-    expect(result).toMatchObject({ verified: true, reason: null, refusal: null, extensionBody: true, releasedEarlyBytes: lastCheckpoint, bodyBytes: EXT.length });
+    // releasedEarlyBytes: what checkpoints released before the chunk that carried S.
+    expect(result).toMatchObject({ verified: true, reason: null, refusal: null, extensionBody: true, releasedEarlyBytes: second.bodyEnd, bodyBytes: EXT.length });
     expect(Buffer.from(result.body!).equals(NEW)).toBe(true); // the next base: the whole body
     expect(clock.firstReleaseAt).toBe(firstReleaseAt);
     expect(clock.firstReleaseAt).toBeLessThan(clock.verifiedAt);
+    expect(clock.writtenAt).toBeLessThan(clock.stopAt);
   });
 
   test('byte by byte, the page only ever holds a prefix of the new body, released at most once per chunk', async () => {
@@ -172,7 +173,10 @@ describe('an x=1 body: verified prefixes go to the page as they arrive', () => {
       writes = filter.writes.length;
       expect(NEW.subarray(0, filter.page.length).equals(filter.page)).toBe(true);
     }
-    expect(filter.writes.length).toBe(CHECKPOINTS.length);
+    // One write per checkpoint, and one for the rest when S verified.
+    expect(filter.writes.length).toBe(CHECKPOINTS.length + 1);
+    expect(filter.page.equals(NEW)).toBe(true);
+    expect(filter.closed).toBe(false);
     filter.stop();
     expect((await outcome).verified).toBe(true);
     expect(filter.page.equals(NEW)).toBe(true);
@@ -296,17 +300,19 @@ describe('an x=1 body that fails after a prefix went to the page (docs/extension
 });
 
 describe('a v=1 body behaves as it always did', () => {
-  test('nothing before the end; then the whole body in one write and the close', async () => {
+  test('nothing before S verified; then the whole body in one write at once, and the close at the end', async () => {
     const { filter, clock, outcome } = run(BASE);
     await settle();
     for (let at = 0; at < V1.length; at += 1460) {
       filter.data(V1.subarray(at, at + 1460));
-      expect(filter.writes).toEqual([]);
+      if (at + 1460 < V1.length) expect(filter.writes).toEqual([]);
     }
+    expect(filter.writes.length).toBe(1);
+    expect(filter.page.equals(NEW)).toBe(true);
+    expect(filter.closed).toBe(false);
     filter.stop();
     const result = await outcome;
     expect(filter.writes.length).toBe(1);
-    expect(filter.page.equals(NEW)).toBe(true);
     expect(filter.closed).toBe(true);
     expect(result).toMatchObject({ verified: true, extensionBody: false, releasedEarlyBytes: 0 });
     expect(clock.firstReleaseAt).toBe(clock.verifiedAt);

@@ -205,35 +205,58 @@ test('the test bodies have the shapes the tests need', () => {
 });
 
 describe('a delta that verifies', () => {
-  test('v=1: nothing reaches the page before the end, then the whole body in one write and the close', async () => {
+  test('v=1: nothing reaches the page until S verified it; then the whole body in one write at once; the close at the end', async () => {
     const run = harness();
     await flush();
+    const sAt = V1.length - 21;
+    // Every chunk before the one that completes S: nothing written.
     for (let at = 0; at < V1.length; at += 200) {
       run.timers.advance(5);
-      run.rebuild.push(V1.subarray(at, at + 200));
-      expect(run.page.writes).toEqual([]);
+      run.rebuild.push(V1.subarray(at, Math.min(at + 200, V1.length)));
+      if (at + 200 < V1.length) expect(run.page.writes).toEqual([]);
     }
+    expect(sAt).toBeGreaterThan(0);
+    // The chunk that completed S wrote the whole verified body, before the delta ended.
+    expect(run.page.writes.length).toBe(1);
+    expect(run.page.body.equals(NEW)).toBe(true);
+    expect(run.page.closed).toBe(false);
+    expect(run.result).toBeNull();
+    const writtenAt = run.timers.time;
+    expect(run.marks.verifiedAt).toBe(writtenAt);
+    expect(run.marks.writtenAt).toBe(writtenAt);
+    expect(run.marks.firstReleaseAt).toBe(writtenAt);
     run.timers.advance(5);
     run.rebuild.end();
     expect(run.result).toMatchObject({ verified: true, reason: null, refusal: null, extensionBody: false, releasedEarlyBytes: 0, bodyBytes: V1.length });
     expect(Buffer.from(run.result!.body!).equals(NEW)).toBe(true);
     expect(run.page.writes.length).toBe(1);
-    expect(run.page.body.equals(NEW)).toBe(true);
     expect(run.page.closed).toBe(true);
     expect(run.page.misuse).toBeNull();
     expect(run.refetches).toEqual([]);
     expect(run.timers.armed).toBe(0); // a settled rebuild leaves no stall timer behind
-    // The marks are the injected clock's: first byte at the first push, stop at end().
+    // The marks are the injected clock's: first byte at the first push, stop at end(), the body before the stop.
     expect(run.marks.firstByteAt).toBe(1005);
     expect(run.marks.stopAt).toBe(run.timers.time);
     expect(run.marks.lastByteAt).toBe(run.timers.time - 5);
-    expect(run.marks.verifiedAt).toBe(run.timers.time);
-    expect(run.marks.firstReleaseAt).toBe(run.marks.verifiedAt);
-    expect(Number.isFinite(run.marks.writtenAt) && Number.isFinite(run.marks.afterWriteMs)).toBe(true);
+    expect(run.marks.writtenAt).toBeLessThan(run.marks.stopAt);
+    expect(Number.isFinite(run.marks.afterWriteMs)).toBe(true);
     expect(run.marks.filterStartAt).toBe(1000);
   });
 
-  test('x=1: each prefix a checkpoint verified goes out at once; the rest after the end; exactly the new body', async () => {
+  test('v=1 with S in the last push of the delta (the end comes with it): the body and the close together', async () => {
+    const run = harness();
+    await flush();
+    run.rebuild.push(V1.subarray(0, V1.length - 10));
+    expect(run.page.writes).toEqual([]);
+    run.rebuild.push(V1.subarray(V1.length - 10));
+    expect(run.page.body.equals(NEW)).toBe(true);
+    run.rebuild.end();
+    expect(run.page.writes.length).toBe(1);
+    expect(run.page.closed).toBe(true);
+    expect(run.result).toMatchObject({ verified: true, reason: null });
+  });
+
+  test('x=1: each prefix a checkpoint verified goes out at once; the rest when S verified; the close at the end; exactly the new body', async () => {
     const run = harness();
     await flush();
     run.rebuild.push(EXT.subarray(0, FIRST.deltaEnd));
@@ -243,17 +266,48 @@ describe('a delta that verifies', () => {
     run.timers.advance(10);
     run.rebuild.push(EXT.subarray(FIRST.deltaEnd, CHECKPOINTS[1].deltaEnd));
     expect(run.page.body.equals(NEW.subarray(0, CHECKPOINTS[1].bodyEnd))).toBe(true);
+    run.timers.advance(10);
     run.rebuild.push(EXT.subarray(CHECKPOINTS[1].deltaEnd));
-    expect(run.page.closed).toBe(false); // S verified, but the delta has not ended: trailing bytes could still come
+    expect(run.page.body.equals(NEW)).toBe(true);
+    expect(run.page.closed).toBe(false); // S verified, but the delta has not ended
     run.timers.advance(10);
     run.rebuild.end();
-    const lastCheckpoint = CHECKPOINTS[CHECKPOINTS.length - 1].bodyEnd;
-    expect(run.result).toMatchObject({ verified: true, extensionBody: true, releasedEarlyBytes: lastCheckpoint });
+    // Released by checkpoints before the push that verified S (the rest of that push went out with S's range).
+    expect(run.result).toMatchObject({ verified: true, extensionBody: true, releasedEarlyBytes: CHECKPOINTS[1].bodyEnd });
     expect(run.page.body.equals(NEW)).toBe(true);
     expect(run.page.closed).toBe(true);
     expect(run.page.misuse).toBeNull();
     expect(run.marks.firstReleaseAt).toBe(firstReleaseAt);
-    expect(run.marks.verifiedAt).toBeGreaterThan(firstReleaseAt);
+    expect(run.marks.verifiedAt).toBe(run.timers.time - 10);
+  });
+
+  test('bytes after S: the page keeps the verified body, the response is ended, nothing refetched; verified, the peer error as reason', async () => {
+    const run = harness({ refetched: { body: REFETCHED, refusal: null } });
+    await flush();
+    run.pushAll(V1);
+    expect(run.page.body.equals(NEW)).toBe(true);
+    run.rebuild.push(Buffer.from('junk after the digest'));
+    expect(run.result).toMatchObject({ verified: true, reason: 'DELTA_TRAILING_DATA', refusal: null });
+    expect(Buffer.from(run.result!.body!).equals(NEW)).toBe(true);
+    expect(run.page.body.equals(NEW)).toBe(true);
+    expect(run.page.closed).toBe(true);
+    expect(run.page.misuse).toBeNull();
+    expect(run.refetches).toEqual([]);
+    run.rebuild.end(); // the end that follows changes nothing
+    expect(run.page.closed).toBe(true);
+    expect(run.page.misuse).toBeNull();
+  });
+
+  test('no end after S within the stall timeout: the page keeps the verified body and the response is ended; no refetch', async () => {
+    const run = harness({ refetched: { body: REFETCHED, refusal: null } });
+    await flush();
+    run.pushAll(EXT);
+    expect(run.page.body.equals(NEW)).toBe(true);
+    run.timers.advance(STALL_MS + 1);
+    expect(run.result).toMatchObject({ verified: true, reason: 'DELTA_STALLED' });
+    expect(run.page.closed).toBe(true);
+    expect(run.refetches).toEqual([]);
+    expect(run.page.misuse).toBeNull();
   });
 
   test('x=1 byte by byte: at every step the page holds a prefix of the new body', async () => {
