@@ -53,6 +53,18 @@ describe('layers: core-wasm -> src/core -> src/protocol -> adapters', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('src/edge (the web-standard handler) uses web standards only: nothing from Node, src/server or the extension; no Buffer or process', () => {
+    const edge = filesUnder('src/edge');
+    expect(edge.length).toBeGreaterThan(0);
+    const offenders = edge.flatMap((path) =>
+      importsOf(source(path))
+        .filter((spec) => spec.startsWith('node:') || /^(fs|path|crypto|zlib|http|https|os|stream)$/.test(spec) || /\/(server|extension)\//.test(spec) || spec.includes('../server'))
+        .map((spec) => `${path}: ${spec}`),
+    );
+    expect(offenders).toEqual([]);
+    expect(edge.filter((path) => /\bprocess\.|\bBuffer\b/.test(codeOf(source(path), { strings: false })))).toEqual([]);
+  });
+
   it('the WebExtension polyfill is imported only by extension/shared/browser.ts', () => {
     const offenders = ALL_TS.filter((path) => path !== 'extension/shared/browser.ts' && importsOf(source(path)).some((spec) => spec.includes('webextension-polyfill')));
     expect(offenders).toEqual([]);

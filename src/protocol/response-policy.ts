@@ -157,3 +157,32 @@ export const ENCODED_RESPONSE = { vary: IF_BLOCK_HEADER, contentEncoding: CRCSYN
 
 /** Headers an encoded response must not keep: the delta has its own size and digest (§2). */
 export const HEADERS_DROPPED_WHEN_ENCODED = ['content-length', 'content-md5'] as const;
+
+// The never-worse rule (issue 9): a client that sent If-Block never pays
+// more bytes than it would without it. Every adapter (the Node server, the
+// edge handler) compares with these.
+
+/** A delta must save at least this fraction of the plain body... */
+export const DELTA_GAIN_DIVISOR = 8;
+/**
+ * ...and at least this many bytes: a delta's response headers and chunked
+ * framing take ~32 bytes more than a br response's (`Content-Encoding:
+ * crcsync`, `Vary: If-Block`, the ETag suffix, chunk sizes instead of a
+ * Content-Length), so a smaller gain is none on the wire.
+ */
+export const DELTA_MIN_GAIN_BYTES = 64;
+
+/** The least a delta must save against a plain body of `plainBytes` bytes. */
+export function requiredGainBytes(plainBytes: number): number {
+  return Math.max(DELTA_MIN_GAIN_BYTES, Math.ceil(plainBytes / DELTA_GAIN_DIVISOR));
+}
+
+/**
+ * The delta goes out only when it is smaller than the plain body by the
+ * margin: the client also pays a rebuild (read the base, inflate, SHA-1),
+ * and until the whole delta has arrived and verified it has nothing to show
+ * (a br body is parsed as it arrives). A tie goes to the plain body.
+ */
+export function deltaBeats(deltaBytes: number, plainBytes: number): boolean {
+  return deltaBytes + requiredGainBytes(plainBytes) <= plainBytes;
+}

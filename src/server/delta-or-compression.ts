@@ -12,15 +12,10 @@
 import { B_SECTION_BYTES, SCAN_SLICE_BYTES } from '../protocol/delta-sections';
 import { SHA1_BYTES } from '../protocol/wire';
 
-/** A delta must save at least this fraction of the plain body... */
-export const DELTA_GAIN_DIVISOR = 8;
-/**
- * ...and at least this many bytes: a delta's response headers and chunked
- * framing take ~32 bytes more than a br response's (`Content-Encoding:
- * crcsync`, `Vary: If-Block`, the ETag suffix, chunk sizes instead of a
- * Content-Length), so a smaller gain is none on the wire.
- */
-export const DELTA_MIN_GAIN_BYTES = 64;
+// The margin itself is protocol policy, shared with the edge handler (src/edge/).
+export { DELTA_GAIN_DIVISOR, DELTA_MIN_GAIN_BYTES, deltaBeats, requiredGainBytes } from '../protocol/response-policy';
+import { DELTA_GAIN_DIVISOR, DELTA_MIN_GAIN_BYTES } from '../protocol/response-policy';
+
 /**
  * The delta is decided on at most this many body bytes: the whole body when
  * it ends within them (the same size up to which gzip / br are made whole),
@@ -29,21 +24,6 @@ export const DELTA_MIN_GAIN_BYTES = 64;
 export const DECISION_WINDOW_BYTES = 1024 * 1024;
 /** A body at least this new (literal bytes / body bytes) goes plain without deflating its literals. */
 export const MOSTLY_NEW_FRACTION = 3 / 4;
-
-/** The least a delta must save against a plain body of `plainBytes` bytes. */
-export function requiredGainBytes(plainBytes: number): number {
-  return Math.max(DELTA_MIN_GAIN_BYTES, Math.ceil(plainBytes / DELTA_GAIN_DIVISOR));
-}
-
-/**
- * The delta goes out only when it is smaller than the plain body by the
- * margin: the client also pays a rebuild (read the base, inflate, SHA-1),
- * and until the whole delta has arrived and verified it has nothing to show
- * (a br body is parsed as it arrives). A tie goes to the plain body.
- */
-export function deltaBeats(deltaBytes: number, plainBytes: number): boolean {
-  return deltaBytes + requiredGainBytes(plainBytes) <= plainBytes;
-}
 
 /** What the scanner found in a body (or in the prefix seen so far). */
 export interface DeltaShape {
