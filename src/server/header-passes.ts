@@ -105,7 +105,9 @@ export function upstreamRequestHeaders(
   forwarding: ForwardingPolicy = 'replace',
 ): Record<string, string | string[]> {
   const headers: HeaderMap = new Map();
-  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(name, value);
+  // HTTP/2 pseudo-headers (`:method`, `:path`, `:authority`, `:scheme`) are the request line, not headers:
+  // an HTTP/1.1 upstream gets `Host` from `:authority` instead (RFC 9113 §8.3.1).
+  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !name.startsWith(':')) headers.set(name, value);
   stripHopByHop(headers);
   headers.delete(IF_BLOCK_HEADER.toLowerCase());
   headers.delete('content-length');
@@ -113,7 +115,8 @@ export function upstreamRequestHeaders(
   if (framing.kind === 'chunked') headers.set('transfer-encoding', 'chunked');
 
   const clientAddress = req.socket.remoteAddress ?? '';
-  const host = req.headers.host;
+  const authority = req.headers[':authority'];
+  const host = req.headers.host ?? (typeof authority === 'string' ? authority : undefined);
   const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   const claimed = new Map(FORWARDING_HEADERS.map((name) => [name, headerText(headers, name)]));
   for (const name of FORWARDING_HEADERS) headers.delete(name);

@@ -1,7 +1,8 @@
 // The Node reference server / reverse proxy: public surface (named exports only).
 export { createCrcsyncHandler } from './handler';
 export type { CrcsyncHandler, CrcsyncHandlerOptions, CrcsyncHandlerSettings, NextFunction } from './handler';
-export { MAX_REQUEST_HEADER_BYTES, REQUEST_HEADERS_TIMEOUT_MS, createCrcsyncServer, listen } from './server';
+export { MAX_REQUEST_HEADER_BYTES, REQUEST_HEADERS_TIMEOUT_MS, TLS_HANDSHAKE_TIMEOUT_MS, closeServer, createCrcsyncServer, listen } from './server';
+export type { CrcsyncServer } from './server';
 export type { CrcsyncServerOptions } from './server';
 export { resolveOrigin } from './origin-choice';
 export type { OriginChoice } from './origin-choice';

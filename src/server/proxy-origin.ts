@@ -11,7 +11,7 @@ import * as https from 'node:https';
 import { ForwardingPolicy, stripHopByHop, upstreamRequestHeaders } from './header-passes';
 import { headersFromIncoming } from './headers';
 import { Origin, OriginError } from './origin';
-import { RequestFraming, requestFraming, upstreamPath } from './request-framing';
+import { RequestFraming, http2RequestFraming, requestFraming, upstreamPath } from './request-framing';
 
 export interface ProxyOriginOptions {
   /** Extra CA certificates (PEM) to trust for an HTTPS upstream. */
@@ -70,7 +70,9 @@ export function proxyOrigin(upstreamUrl: string | URL, options: ProxyOriginOptio
     const method = req.method ?? 'GET';
     const path = upstreamPath(upstream.pathname, req.url ?? '');
     if (path === null) return Promise.reject(new OriginError(400, 'Bad Request: the path must stay under the upstream'));
-    const framing = requestFraming(req.headers);
+    // An HTTP/2 stream (Http2ServerRequest: httpVersionMajor 2) is framed by DATA frames, not by its headers.
+    const stream = (req as { stream?: { endAfterHeaders?: boolean } }).stream;
+    const framing = req.httpVersionMajor === 2 ? http2RequestFraming(req.headers, stream?.endAfterHeaders === true) : requestFraming(req.headers);
     if (framing.kind === 'unsupported') return Promise.reject(new OriginError(501, `Not Implemented: transfer coding "${framing.codings}"`));
     const headers = upstreamRequestHeaders(req, upstream, framing, forwarding);
 

@@ -35,6 +35,23 @@ export function requestFraming(headers: IncomingHttpHeaders): RequestFraming {
 }
 
 /**
+ * The framing of an HTTP/2 request, as the upstream (HTTP/1.1) must get it
+ * (RFC 9113 §8.1: an HTTP/2 message is framed by its DATA frames, and
+ * Transfer-Encoding is a malformed request, which Node refuses before this
+ * runs): a Content-Length, which nghttp2 has checked against the DATA it
+ * received (a mismatch resets the stream, so the request never completes
+ * with other bytes: the H2.CL downgrade cannot smuggle); no body when the
+ * HEADERS frame ended the stream; otherwise chunked, so the upstream reads
+ * exactly the DATA the client sent and nothing after it.
+ */
+export function http2RequestFraming(headers: IncomingHttpHeaders, endedWithHeaders: boolean): RequestFraming {
+  if (headers['transfer-encoding'] !== undefined) return { kind: 'unsupported', codings: String(headers['transfer-encoding']) };
+  const contentLength = headers['content-length'];
+  if (contentLength !== undefined) return { kind: 'length', length: contentLength };
+  return endedWithHeaders ? { kind: 'none' } : { kind: 'chunked' };
+}
+
+/**
  * Percent-decodes byte by byte until nothing changes: `%252e` is `%2e` to a
  * server that decodes twice. Lenient: a malformed escape stays as it is and
  * does not stop the rest from being decoded (decodeURIComponent would give

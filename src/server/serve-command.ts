@@ -3,11 +3,10 @@
 // `crcsync serving <url>` goes to stdout so scripts can read the port.
 
 import { createWriteStream, readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { fflateCompressor, fflateDictionaryCompressor, pakoCompressor, pakoDictionaryCompressor } from '../protocol/index';
 import { AccessLogSink, lineLogger } from './access-log';
 import { CrcsyncHandlerOptions } from './handler';
-import { createCrcsyncServer, listen } from './server';
+import { CrcsyncServer, closeServer, createCrcsyncServer, listen } from './server';
 
 export const SERVE_USAGE = `usage: crcsync serve (--root DIR | --upstream URL | --demo) [options]
 
@@ -21,7 +20,9 @@ per response on stderr. Stops on SIGINT / SIGTERM.
   --demo               built-in demo site: news page, JSON feed, CSS, JS
   --host HOST          address to listen on (default 127.0.0.1)
   --port N             port (default 8080; 0 picks a free one)
-  --cert FILE --key FILE   serve HTTPS with this PEM certificate and key
+  --cert FILE --key FILE   serve HTTPS with this PEM certificate and key:
+                       HTTP/2 to clients that offer it (ALPN h2), HTTP/1.1
+                       to the rest
   --upstream-ca FILE   also trust this PEM CA for an https upstream
   --trust-forwarded    the clients are your own proxies (a load balancer):
                        extend their X-Forwarded-For / Forwarded chain instead
@@ -143,7 +144,7 @@ export function serveConfigFromArgs(values: ServeValues): ServeConfig {
 }
 
 export interface RunningServe {
-  server: Server;
+  server: CrcsyncServer;
   url: string;
   close(): Promise<void>;
 }
@@ -161,15 +162,14 @@ export async function startServe(config: ServeConfig): Promise<RunningServe> {
       log = lineLogger((line) => process.stderr.write(line));
     }
   }
-  const server = createCrcsyncServer({ ...config.options, log }) as Server;
+  const server = createCrcsyncServer({ ...config.options, log });
   const url = await listen(server, config.port, config.host);
   process.stdout.write(`crcsync serving ${url}\n`);
   const close = () =>
     new Promise<void>((resolve) => {
       process.off('SIGINT', close);
       process.off('SIGTERM', close);
-      server.close(() => (logStream ? logStream.end(resolve) : resolve()));
-      server.closeAllConnections();
+      void closeServer(server).then(() => (logStream ? logStream.end(resolve) : resolve()));
     });
   process.once('SIGINT', close);
   process.once('SIGTERM', close);

@@ -7,7 +7,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as zlib from 'node:zlib';
 import { DeltaDecoder } from '../../src/protocol/delta-decoder';
-import { createCrcsyncServer, CrcsyncServerOptions } from '../../src/server/server';
+import { closeServer, createCrcsyncServer, CrcsyncServer, CrcsyncServerOptions } from '../../src/server/server';
 import { nodeSha1 } from '../../src/server/node-codecs';
 import type { AccessLogEntry } from '../../src/server/access-log';
 
@@ -25,6 +25,7 @@ export function withTimeout<T>(promise: Promise<T>, what: string, ms = WAIT_MS):
 export interface TestServer {
   url: string;
   port: number;
+  /** An http.Server, or with a certificate an HTTP/2 + HTTP/1.1 secure server. */
   server: http.Server;
   logs: AccessLogEntry[];
   close(): Promise<void>;
@@ -49,10 +50,10 @@ function closer(server: http.Server): () => Promise<void> {
 /** A crcsync server (any origin) on 127.0.0.1, collecting its access log. */
 export async function startCrcsync(options: CrcsyncServerOptions): Promise<TestServer> {
   const logs: AccessLogEntry[] = [];
-  const server = createCrcsyncServer({ log: (entry) => logs.push(entry), ...options }) as http.Server;
-  const port = await listenOnLoopback(server);
+  const server: CrcsyncServer = createCrcsyncServer({ log: (entry) => logs.push(entry), ...options });
+  const port = await listenOnLoopback(server as http.Server);
   const scheme = options.cert ? 'https' : 'http';
-  return { url: `${scheme}://127.0.0.1:${port}`, port, server, logs, close: closer(server) };
+  return { url: `${scheme}://127.0.0.1:${port}`, port, server: server as http.Server, logs, close: () => withTimeout(closeServer(server), 'server close') };
 }
 
 /** Any request listener (e.g. a crcsync handler whose budgets the test reads) on 127.0.0.1. */
