@@ -32,6 +32,16 @@ const ENTRIES = {
   'devtools/panel': 'extension/devtools/panel.ts',
 };
 
+/**
+ * Chromium only: the content scripts of the page-fetch path (issue 10 item 6,
+ * manifest.chromium.json content_scripts). Firefox rewrites bodies in the
+ * background (filterResponseData) and ships neither.
+ */
+const CHROMIUM_PAGE_ENTRIES = {
+  'page/isolated-relay': 'extension/page/isolated-relay.ts',
+  'page/main-world': 'extension/page/main-world.ts',
+};
+
 /** Copied as they are (the SVG: the devtools panel's icon). */
 const STATIC_FILES = [
   'popup/popup.html',
@@ -85,6 +95,7 @@ export function filesNamedBy(manifest) {
     manifest.devtools_page,
     ...(manifest.background?.scripts ?? []),
     manifest.background?.service_worker,
+    ...(manifest.content_scripts ?? []).flatMap((script) => script.js ?? []),
   ].filter((path) => typeof path === 'string');
 }
 
@@ -114,7 +125,7 @@ export async function buildExtension({ quiet = false, outRoot = join(root, 'dist
     mkdirSync(outdir, { recursive: true });
     await esbuild.build({
       absWorkingDir: root,
-      entryPoints: ENTRIES,
+      entryPoints: browser === 'chromium' ? { ...ENTRIES, ...CHROMIUM_PAGE_ENTRIES } : ENTRIES,
       outdir,
       bundle: true,
       format: 'iife',

@@ -55,6 +55,7 @@ async function popupState(current: Services, origin: string | null): Promise<Pop
     enabled: settings.enabled,
     enableAllCapable: settings.enableAllCapable,
     subresourceDeltas: settings.subresourceDeltas,
+    acceleratePageLoads: settings.acceleratePageLoads,
     site: null,
     total: { ...current.savings.total(), cachedEntries, cachedBytes },
   };
@@ -109,6 +110,12 @@ export function registerUiHandlers({ services, requestPath, extensionBaseUrl }: 
       const current = await ready;
       await current.settings.update((settings) => ({ ...settings, subresourceDeltas: enabled }));
       requestPath.applySubresourceDeltas(current.settings.current.subresourceDeltas);
+      return popupState(current, null);
+    },
+    async setAcceleratePageLoads({ enabled }) {
+      const current = await ready;
+      // Chromium's navigation path follows the stored setting (storage.onChanged): it attaches or detaches the tabs.
+      await current.settings.update((settings) => ({ ...settings, acceleratePageLoads: enabled }));
       return popupState(current, null);
     },
     async forgetSite({ origin }) {

@@ -8,6 +8,7 @@ import { formatBytes, formatSavedPercent } from '../shared/format';
 import { PopupState, Savings, sendMessage } from '../shared/messages';
 import { permissionPatternFor } from '../shared/settings';
 import { originOf } from '../../src/protocol/client-policy';
+import { AccelerateControl, setUpAccelerateControl } from './accelerate-control';
 
 /** Pattern requested for "every site that supports it": crcsync works over HTTPS only (PROTOCOL.md §6). */
 const ALL_HTTPS_SITES = 'https://*/*';
@@ -40,7 +41,11 @@ async function currentSiteOrigin(): Promise<string | null> {
   return originOf(tab?.url);
 }
 
+/** Chromium only: "Accelerate page loads" (accelerate-control.ts); null in Firefox. */
+let accelerate: AccelerateControl | null = null;
+
 function render(state: PopupState): void {
+  void accelerate?.render(state);
   element<HTMLInputElement>('global-enabled').checked = state.enabled;
   element<HTMLInputElement>('all-capable').checked = state.enableAllCapable;
   element<HTMLInputElement>('subresource-deltas').checked = state.subresourceDeltas;
@@ -75,6 +80,7 @@ function say(text: string): void {
 
 async function main(): Promise<void> {
   const origin = await currentSiteOrigin();
+  accelerate = setUpAccelerateControl(render, say);
   render(await sendMessage('getPopupState', { origin }));
 
   element<HTMLInputElement>('global-enabled').addEventListener('change', async (event) => {

@@ -113,6 +113,8 @@ export interface PopupState {
   enabled: boolean;
   enableAllCapable: boolean;
   subresourceDeltas: boolean;
+  /** Chromium's opt-in "accelerate page loads" (Settings.acceleratePageLoads); the popup shows it in the Chromium build only. */
+  acceleratePageLoads: boolean;
   site: SiteState | null;
   total: Savings & { cachedEntries: number; cachedBytes: number };
 }
@@ -128,6 +130,8 @@ export interface MessageMap {
   setSiteEnabled: { request: { origin: string; enabled: boolean }; response: PopupState };
   setAllCapableEnabled: { request: { enabled: boolean }; response: PopupState };
   setSubresourceDeltas: { request: { enabled: boolean }; response: PopupState };
+  /** Chromium: navigations through the debugger on or off (the popup asked for the `debugger` permission first). */
+  setAcceleratePageLoads: { request: { enabled: boolean }; response: PopupState };
   forgetSite: { request: { origin: string }; response: { removedEntries: number } };
   getExchanges: { request: { tabId: number }; response: ExchangeRecord[] };
   clearExchanges: { request: { tabId: number }; response: { cleared: number } };

@@ -38,6 +38,17 @@ export interface Settings {
    * than their deltas save (bench/load.md, issue 9). On in the test build.
    */
   subresourceDeltas: boolean;
+  /**
+   * Chromium only, opt-in: "accelerate page loads". Navigations of enabled
+   * sites are rebuilt through chrome.debugger and the CDP Fetch domain
+   * (extension/background/chromium/navigations.ts), which needs the optional
+   * `debugger` permission and makes Chrome show its "started debugging this
+   * browser" bar while a tab is attached. Off by default, in the test build
+   * too (the e2e tests switch it on); the user pressing Cancel on that bar
+   * switches it off. Added within SETTINGS_VERSION 2: a stored object without
+   * it reads as off, so no layout migration is needed. Firefox ignores it.
+   */
+  acceleratePageLoads: boolean;
   /** Explicit per-origin choices: true = on, false = off (wins over enableAllCapable). */
   sites: Record<string, boolean>;
   /** Byte cap of the body store; least recently used bodies go first. */
@@ -84,6 +95,7 @@ export function defaultSettings(testBuild: boolean = IS_TEST_BUILD): Settings {
     enabled: true,
     enableAllCapable: false,
     subresourceDeltas: testBuild,
+    acceleratePageLoads: false,
     sites: {},
     storeCapBytes: DEFAULT_STORE_CAP_BYTES,
     deltaStallTimeoutMs: DEFAULT_DELTA_STALL_TIMEOUT_MS,
@@ -116,6 +128,7 @@ export function normalizeSettings(raw: unknown, testBuild: boolean = IS_TEST_BUI
   if (typeof raw.enabled === 'boolean') settings.enabled = raw.enabled;
   if (typeof raw.enableAllCapable === 'boolean') settings.enableAllCapable = raw.enableAllCapable;
   if (typeof raw.subresourceDeltas === 'boolean') settings.subresourceDeltas = raw.subresourceDeltas;
+  if (typeof raw.acceleratePageLoads === 'boolean') settings.acceleratePageLoads = raw.acceleratePageLoads;
   if (isRecord(raw.sites)) {
     for (const [origin, enabled] of Object.entries(raw.sites)) {
       if (isOriginKey(origin) && typeof enabled === 'boolean') settings.sites[origin] = enabled;

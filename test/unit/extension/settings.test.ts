@@ -75,6 +75,8 @@ describe('loadStoredSettings: the version 1 layout is migrated once (choices and
       enabled: false,
       enableAllCapable: true,
       subresourceDeltas: true,
+      // Not in version 1: reads as off (an opt-in that needs a permission the user grants).
+      acceleratePageLoads: false,
       sites: { 'https://a.example': true, 'https://b.example': false },
       storeCapBytes: 8 * 1024 * 1024,
       deltaStallTimeoutMs: 4000,
@@ -233,5 +235,30 @@ describe('subresourceDeltas (issue 9: scripts and stylesheets hooked only on req
     expect(normalizeSettings({ subresourceDeltas: true }, false).subresourceDeltas).toBe(true);
     expect(normalizeSettings({ subresourceDeltas: false }, true).subresourceDeltas).toBe(false);
     expect(normalizeSettings({ subresourceDeltas: 'yes' }, false).subresourceDeltas).toBe(false);
+  });
+});
+
+describe('acceleratePageLoads (issue 10 item 7: Chromium navigations through the debugger, opt-in)', () => {
+  test('off by default, in a user build and in the test build (the e2e tests switch it on)', () => {
+    expect(defaultSettings(false).acceleratePageLoads).toBe(false);
+    expect(defaultSettings(true).acceleratePageLoads).toBe(false);
+  });
+
+  test('a stored choice is kept; anything but a boolean, or nothing (a settings object stored before it existed), reads as off', () => {
+    expect(normalizeSettings({ acceleratePageLoads: true }, false).acceleratePageLoads).toBe(true);
+    expect(normalizeSettings({ acceleratePageLoads: false }, true).acceleratePageLoads).toBe(false);
+    for (const bad of ['yes', 1, null, {}]) expect(normalizeSettings({ acceleratePageLoads: bad }, false).acceleratePageLoads).toBe(false);
+    const current = { ...defaultSettings(false) } as Record<string, unknown>;
+    delete current.acceleratePageLoads;
+    const loaded = loadStoredSettings({ [SETTINGS_STORAGE_KEY]: current }, false);
+    expect(loaded.settings.acceleratePageLoads).toBe(false);
+    // The same layout version: nothing to migrate, nothing written at load.
+    expect(loaded.migration).toBeNull();
+  });
+
+  test('switching it on changes nothing else, and survives a round trip through storage', () => {
+    const on = normalizeSettings({ ...defaultSettings(false), acceleratePageLoads: true }, false);
+    expect(on).toEqual({ ...defaultSettings(false), acceleratePageLoads: true });
+    expect(normalizeSettings(JSON.parse(JSON.stringify(on)), false)).toEqual(on);
   });
 });
