@@ -33,14 +33,20 @@ const ENTRIES = {
 };
 
 /**
- * Chromium only: the content scripts of the page-fetch path (issue 10 item 6,
- * manifest.chromium.json content_scripts). Firefox rewrites bodies in the
- * background (filterResponseData) and ships neither.
+ * Chromium only: the content scripts of the page-fetch path (issue 10 item 6),
+ * registered at run time for the enabled sites only
+ * (extension/background/chromium/page-scripts.ts). Firefox rewrites bodies in
+ * the background (filterResponseData) and ships neither.
  */
 const CHROMIUM_PAGE_ENTRIES = {
   'page/isolated-relay': 'extension/page/isolated-relay.ts',
   'page/main-world': 'extension/page/main-world.ts',
 };
+
+/** The page scripts' files in dist/chromium*, in build order (what page-scripts.ts registers). */
+export function chromiumPageScriptFiles() {
+  return Object.keys(CHROMIUM_PAGE_ENTRIES).map((name) => `${name}.js`);
+}
 
 /** Copied as they are (the SVG: the devtools panel's icon). */
 const STATIC_FILES = [

@@ -14,8 +14,10 @@ import { advertisesCrcsync } from '../../../src/protocol/client-policy';
 import { browser } from '../../shared/browser';
 import { learnCapability } from '../capability-learning';
 import type { RequestPath, RequestPathDeps } from '../request-path';
+import { log } from '../log';
 import { registerNavigationPath } from './navigations';
 import { registerPageFetchBridge } from './page-fetch';
+import { registerPageScripts } from './page-scripts';
 
 const ALL_URLS = { urls: ['<all_urls>'] };
 
@@ -32,6 +34,8 @@ export function registerChromiumRequestPath({ services }: RequestPathDeps): Requ
   registerNavigationPath({ services });
   // Default mode: the page's own fetch()/XHR, through the content-script relay (page-fetch.ts).
   registerPageFetchBridge({ services });
+  // Its content scripts, on the enabled sites only (page-scripts.ts).
+  registerPageScripts({ services, log });
   // Nothing is hooked here, so there is nothing to add or remove when the setting changes.
   return { applySubresourceDeltas: () => undefined };
 }

@@ -64,6 +64,21 @@ export async function launchChromium(options: { extensionDir?: string; args?: st
   try {
     const target = await browser.waitForTarget((candidate) => isExtensionWorker(candidate), { timeout: WAIT_MS });
     const extensionId = new URL(target.url()).host;
+    if ((options.extensionDir ?? CHROMIUM_EXTENSION_DIR) === CHROMIUM_EXTENSION_DIR) {
+      // The page-fetch scripts are registered at run time for the enabled sites (page-scripts.ts):
+      // the test build's 127.0.0.1 pages get them once the background has done so.
+      const worker = await target.worker();
+      await waitFor('the page scripts registered', async () => {
+        // Right after start the worker's context may not have its extension APIs yet: then ask again.
+        const count = await worker!
+          .evaluate(() => {
+            const scripting = (globalThis as unknown as { chrome?: { scripting?: { getRegisteredContentScripts(): Promise<unknown[]> } } }).chrome?.scripting;
+            return scripting ? scripting.getRegisteredContentScripts().then((scripts) => scripts.length) : 0;
+          })
+          .catch(() => 0);
+        return count >= 2 ? true : undefined;
+      });
+    }
     return {
       browser,
       extensionId,

@@ -8,9 +8,7 @@ import { pageRequestEligibility, PageRequestFacts } from '../../../extension/pag
 import { base64Chunks, base64ToBytes, bytesToBase64 } from '../../../extension/page/byte-chunks';
 import { parseMainMessage } from '../../../extension/page/page-messages';
 import { rebuiltPageHeaders } from '../../../extension/page/response-headers';
-import { join } from 'node:path';
 import { pagePlaceOf, parseRelayRequest } from '../../../extension/background/chromium/page-fetch-place';
-import { callEsModule } from '../build/es-module';
 
 const DOC = 'https://app.example/page/index.html';
 
@@ -207,30 +205,5 @@ describe('base64 chunks for runtime messaging', () => {
 
   it('refuses what is not base64', () => {
     expect(() => base64ToBytes('not base64!')).toThrow();
-  });
-});
-
-describe('manifests: the page-fetch content scripts are Chromium-only', () => {
-  type Manifest = { content_scripts?: { js: string[]; world?: string; run_at?: string; all_frames?: boolean; matches: string[] }[] };
-  const manifestOf = (target: string): Manifest => {
-    const result = callEsModule(join(__dirname, '../../../scripts/build-extension.mjs'), 'manifestFor', [target]);
-    if (!result.ok) throw new Error(result.message);
-    return result.value as Manifest;
-  };
-
-  it('chromium and chromium-test inject the relay (ISOLATED) and the wrapper (MAIN) at document_start in every frame', () => {
-    for (const target of ['chromium', 'chromium-test']) {
-      const scripts = manifestOf(target).content_scripts ?? [];
-      expect(scripts.map(({ js, world, run_at, all_frames }) => ({ js, world, run_at, all_frames }))).toEqual([
-        { js: ['page/isolated-relay.js'], world: 'ISOLATED', run_at: 'document_start', all_frames: true },
-        { js: ['page/main-world.js'], world: 'MAIN', run_at: 'document_start', all_frames: true },
-      ]);
-      // Only where If-Block may ever go (PROTOCOL.md §6): https, and http to the loopback hosts.
-      for (const script of scripts) expect(script.matches).toEqual(['https://*/*', 'http://localhost/*', 'http://127.0.0.1/*']);
-    }
-  });
-
-  it('the Firefox manifests list none (Firefox rewrites bodies in the background)', () => {
-    for (const target of ['firefox', 'firefox-test']) expect(manifestOf(target).content_scripts).toBeUndefined();
   });
 });
