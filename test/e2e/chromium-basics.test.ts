@@ -1,13 +1,20 @@
 // Chromium basics with the built extension (dist/chromium-test): it loads in
-// Debian's headless Chromium, its popup works against the background, and a
-// tab with nothing to decode deltas never asks for one (PROTOCOL.md §6: a
-// header nobody decodes renders a raw delta). The decoding paths have their
-// own tests (chromium-page-fetch, chromium-navigation).
+// Debian's headless Chromium, its popup and devtools panel work against the
+// background (screenshots in test/artifacts/), a tab with nothing to decode
+// deltas never asks for one (PROTOCOL.md §6: a header nobody decodes renders
+// a raw delta), and what it stored survives a browser restart. The decoding
+// paths have their own tests (chromium-page-fetch, chromium-navigation).
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
-import { LaunchedChromium, WAIT_MS, chromiumPath, launchChromium, openChromiumExtensionPage } from './helpers/chromium';
+import type { ExchangeRecord } from '../../extension/shared/messages';
+import { LaunchedChromium, WAIT_MS, chromiumPath, launchChromium, openChromiumExtensionPage, sendToBackground, waitFor } from './helpers/chromium';
+import { artifactPath } from './helpers/firefox';
 import { SiteServer, startSiteServer } from './helpers/servers';
 import { expectPageShows, siteVersion, writeSite } from './helpers/site-content';
+import { newsText } from '../helpers/random';
 
 const executable = chromiumPath();
 const maybe = executable ? describe : describe.skip;
@@ -55,6 +62,7 @@ maybe('the extension in Chromium', () => {
         siteOn: (document.getElementById('site-enabled') as HTMLInputElement).checked,
       }));
       expect(shown).toEqual({ origin: site.origin, globalOn: true, siteOn: true });
+      writeFileSync(artifactPath('chromium-popup.png'), await popup.screenshot({ type: 'png', fullPage: true }));
     } finally {
       await popup.close();
     }
@@ -75,4 +83,57 @@ maybe('the extension in Chromium', () => {
       await page.close();
     }
   }, 60_000);
+
+  test('after a restart with the same profile, a page’s fetch() gets a delta against what was stored before; the panel lists it', async () => {
+    const profileDir = mkdtempSync(join(tmpdir(), 'crcsync-e2e-chromium-restart-'));
+    const path = '/restart/data.txt';
+    // Text that compresses like a page (so a delta beats br, the never-worse rule), the same but its last line.
+    const stable = newsText(7, 30_000).toString();
+    const body = (version: number) => `${stable}\nversion ${version}\n`;
+    site.write('restart/index.html', '<!doctype html><title>restart</title><p>restart</p>');
+    const fetchText = (page: Page) => page.evaluate((target) => fetch(target).then((response) => response.text()), path);
+    let first: LaunchedChromium | null = await launchChromium({ profileDir });
+    let second: LaunchedChromium | null = null;
+    try {
+      site.write(path.slice(1), body(1));
+      const page = await first.browser.newPage();
+      await page.goto(`${site.origin}/restart/index.html`, { timeout: WAIT_MS });
+      expect(await fetchText(page)).toBe(body(1));
+      const control = await openChromiumExtensionPage(first, 'popup/popup.html');
+      await waitFor('the body stored', async () => {
+        const summary = await sendToBackground<{ entries: { urlOrigin: string }[]; pendingWrites: number }>(control, { type: 'getStoreSummary', request: { settle: true } });
+        return summary.entries.some((entry) => entry.urlOrigin === site.origin) && summary.pendingWrites === 0 ? true : undefined;
+      });
+      await first.close();
+      first = null;
+
+      second = await launchChromium({ profileDir });
+      site.write(path.slice(1), body(2));
+      const before = site.requests.length;
+      const again = await second.browser.newPage();
+      await again.goto(`${site.origin}/restart/index.html`, { timeout: WAIT_MS });
+      expect(await fetchText(again)).toBe(body(2));
+      expect(site.requests.slice(before).filter((request) => request.path === path).map((request) => request.ifBlock !== undefined)).toEqual([true]);
+      const control2 = await openChromiumExtensionPage(second, 'popup/popup.html');
+      const tabId = await control2.evaluate(
+        (prefix) =>
+          (globalThis as unknown as { chrome: { tabs: { query(q: unknown): Promise<{ id: number; url?: string }[]> } } }).chrome.tabs
+            .query({})
+            .then((tabs) => tabs.find((tab) => (tab.url ?? '').startsWith(prefix))!.id),
+        `${site.origin}/restart/`,
+      );
+      const record = await waitFor('the delta verified', async () => {
+        const records = await sendToBackground<ExchangeRecord[]>(control2, { type: 'getExchanges', request: { tabId } });
+        return records.find((candidate) => candidate.url === `${site.origin}${path}` && candidate.outcome === 'verified');
+      });
+      expect(record.fullBytes).toBe(body(2).length);
+      const panel = await openChromiumExtensionPage(second, `devtools/panel.html?tab=${tabId}`);
+      await panel.waitForFunction((url) => document.body.textContent!.includes(url), { timeout: WAIT_MS }, path);
+      writeFileSync(artifactPath('chromium-panel.png'), await panel.screenshot({ type: 'png', fullPage: true }));
+    } finally {
+      await first?.close();
+      await second?.close();
+      rmSync(profileDir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

@@ -37,11 +37,16 @@ const isExtensionWorker = (target: Target, extensionId?: string): boolean =>
   target.type() === 'service_worker' &&
   target.url().startsWith(extensionId === undefined ? 'chrome-extension://' : `chrome-extension://${extensionId}/`);
 
-/** Launches headless Chromium with a fresh profile and the extension loaded; resolves once its service worker runs. */
-export async function launchChromium(options: { extensionDir?: string; args?: string[] } = {}): Promise<LaunchedChromium> {
+/**
+ * Launches headless Chromium with the extension loaded; resolves once its
+ * service worker runs. A fresh profile, removed at close, unless `profileDir`
+ * is given (a restart: the same profile, kept).
+ */
+export async function launchChromium(options: { extensionDir?: string; args?: string[]; profileDir?: string } = {}): Promise<LaunchedChromium> {
   const executablePath = chromiumPath();
   if (!executablePath) throw new Error('chromium is not installed (apt-get install chromium)');
-  const profileDir = mkdtempSync(join(tmpdir(), 'crcsync-e2e-chromium-'));
+  const ownsProfile = options.profileDir === undefined;
+  const profileDir = options.profileDir ?? mkdtempSync(join(tmpdir(), 'crcsync-e2e-chromium-'));
   const browser = await puppeteer.launch({
     browser: 'chrome',
     executablePath,
@@ -90,12 +95,12 @@ export async function launchChromium(options: { extensionDir?: string; args?: st
       },
       close: async () => {
         await browser.close().catch(() => undefined);
-        rmSync(profileDir, { recursive: true, force: true });
+        if (ownsProfile) rmSync(profileDir, { recursive: true, force: true });
       },
     };
   } catch (error) {
     await browser.close().catch(() => undefined);
-    rmSync(profileDir, { recursive: true, force: true });
+    if (ownsProfile) rmSync(profileDir, { recursive: true, force: true });
     throw error;
   }
 }
