@@ -5,6 +5,7 @@
 // a raw delta), and what it stored survives a browser restart. The decoding
 // paths have their own tests (chromium-page-fetch, chromium-navigation).
 
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,4 +137,25 @@ maybe('the extension in Chromium', () => {
       rmSync(profileDir, { recursive: true, force: true });
     }
   }, 90_000);
+
+  test('an incognito (off-the-record) window: no If-Block goes out and nothing is stored', async () => {
+    const context = await chromium.browser.createBrowserContext();
+    try {
+      const path = '/incognito/data.txt';
+      site.write('incognito/index.html', '<!doctype html><title>incognito</title><p>incognito</p>');
+      site.write(path.slice(1), newsText(9, 20_000).toString());
+      const page = await context.newPage();
+      await page.goto(`${site.origin}/incognito/index.html`, { timeout: WAIT_MS });
+      const before = site.requests.length;
+      for (let round = 0; round < 2; round++) await page.evaluate((target) => fetch(target).then((response) => response.text()), path);
+      expect(site.requests.slice(before).filter((request) => request.path === path).map((request) => request.ifBlock)).toEqual([undefined, undefined]);
+      const control = await openChromiumExtensionPage(chromium, 'popup/popup.html');
+      const summary = await sendToBackground<{ entries: { key: string }[] }>(control, { type: 'getStoreSummary', request: { settle: true } });
+      const urlHash = createHash('sha256').update(`${site.origin}${path}`).digest('hex');
+      expect(summary.entries.filter((entry) => entry.key.endsWith(urlHash))).toEqual([]);
+      await control.close();
+    } finally {
+      await context.close();
+    }
+  });
 });
