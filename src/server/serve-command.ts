@@ -6,7 +6,10 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { fflateCompressor, fflateDictionaryCompressor, pakoCompressor, pakoDictionaryCompressor } from '../protocol/index';
 import { AccessLogSink, lineLogger } from './access-log';
 import { CrcsyncHandlerOptions } from './handler';
+import { DEFAULT_MAX_COMPRESSION_BUFFER_BYTES } from './content-coding';
+import { DEFAULT_MAX_DELTA_BUFFER_BYTES } from './delta-memory';
 import { CrcsyncServer, closeServer, createCrcsyncServer, listen } from './server';
+import { isServeWorker, reportListening, runServePrimary, workerCount } from './serve-workers';
 
 export const SERVE_USAGE = `usage: crcsync serve (--root DIR | --upstream URL | --demo) [options]
 
@@ -40,6 +43,9 @@ per response on stderr. Stops on SIGINT / SIGTERM.
                        for more; * matches anything, e.g. '/account/*'): for
                        responses that reflect request input beside a secret
                        (BREACH, see SECURITY.md); they still get gzip / br
+  --workers N|auto     N server processes on the one port (auto: one per
+                       core; default 1); the memory budgets above are
+                       shared out among them
   --log FILE           append the access log to FILE instead of stderr
   --quiet              no access log`;
 
@@ -60,6 +66,7 @@ export const SERVE_OPTIONS = {
   'no-delta': { type: 'string', multiple: true },
   log: { type: 'string' },
   quiet: { type: 'boolean' },
+  workers: { type: 'string' },
 } as const;
 
 type FlagValue<Flag> = Flag extends { type: 'boolean' } ? boolean : Flag extends { multiple: true } ? string[] : string;
@@ -92,6 +99,8 @@ export interface ServeConfig {
   port: number;
   logFile: string | null;
   quiet: boolean;
+  /** Server processes (serve-workers.ts); 1: this process serves. */
+  workers: number;
 }
 
 /** Checks the flags and reads the files they name; throws ServeArgumentError for a usage mistake. */
@@ -125,13 +134,21 @@ export function serveConfigFromArgs(values: ServeValues): ServeConfig {
   } else {
     origin = { demo: { seed: wholeNumber(values['demo-seed'], '--demo-seed', 2 ** 31) ?? 1 } };
   }
+  const workers = workerCount(values.workers);
+  if (workers === null) throw new ServeArgumentError(`--workers wants a whole number from 1 to 256 or "auto", got "${values.workers}"`);
+  // The budgets bound the whole server: each of N processes gets its share.
+  const share = (bytes: number | undefined, fallback: number) => (workers === 1 ? bytes : Math.floor((bytes ?? fallback) / workers));
   return {
+    workers,
     options: {
       ...origin,
       literalCompressor: deflaters[deflater as keyof typeof deflaters],
       extensionCompressor: extensionDeflaters[deflater as keyof typeof deflaters],
-      maxDeltaBufferBytes: mebibytes(wholeNumber(values['max-delta-memory'], '--max-delta-memory', 1024 * 1024)),
-      maxCompressionBufferBytes: mebibytes(wholeNumber(values['max-compression-memory'], '--max-compression-memory', 1024 * 1024)),
+      maxDeltaBufferBytes: share(mebibytes(wholeNumber(values['max-delta-memory'], '--max-delta-memory', 1024 * 1024)), DEFAULT_MAX_DELTA_BUFFER_BYTES),
+      maxCompressionBufferBytes: share(
+        mebibytes(wholeNumber(values['max-compression-memory'], '--max-compression-memory', 1024 * 1024)),
+        DEFAULT_MAX_COMPRESSION_BUFFER_BYTES,
+      ),
       noDelta: deltaExclusionPatterns(values['no-delta']),
       cert: values.cert === undefined ? undefined : readFileSync(values.cert),
       key: values.key === undefined ? undefined : readFileSync(values.key),
@@ -144,13 +161,19 @@ export function serveConfigFromArgs(values: ServeValues): ServeConfig {
 }
 
 export interface RunningServe {
-  server: CrcsyncServer;
+  /** This process's server; null in the primary of --workers N (its workers serve). */
+  server: CrcsyncServer | null;
   url: string;
   close(): Promise<void>;
 }
 
-/** Starts the server, prints `crcsync serving URL`, and stops cleanly on SIGINT / SIGTERM. */
+/** Starts the server (or N of them), prints `crcsync serving URL`, and stops cleanly on SIGINT / SIGTERM. */
 export async function startServe(config: ServeConfig): Promise<RunningServe> {
+  if (config.workers > 1 && !isServeWorker()) {
+    const url = await runServePrimary(config.workers, (line) => process.stderr.write(line));
+    process.stdout.write(`crcsync serving ${url}\n`);
+    return { server: null, url, close: async () => void process.kill(process.pid, 'SIGTERM') };
+  }
   let log: AccessLogSink | null = null;
   let logStream: ReturnType<typeof createWriteStream> | null = null;
   if (!config.quiet) {
@@ -164,12 +187,17 @@ export async function startServe(config: ServeConfig): Promise<RunningServe> {
   }
   const server = createCrcsyncServer({ ...config.options, log });
   const url = await listen(server, config.port, config.host);
-  process.stdout.write(`crcsync serving ${url}\n`);
+  const worker = isServeWorker();
+  if (worker) reportListening(url);
+  else process.stdout.write(`crcsync serving ${url}\n`);
   const close = () =>
     new Promise<void>((resolve) => {
       process.off('SIGINT', close);
       process.off('SIGTERM', close);
       void closeServer(server).then(() => (logStream ? logStream.end(resolve) : resolve()));
+    }).then(() => {
+      // A worker's channel to the primary would keep it alive.
+      if (worker) process.exit(0);
     });
   process.once('SIGINT', close);
   process.once('SIGTERM', close);
