@@ -1,14 +1,18 @@
 // Load test of the reference server (`npm run bench:server`): `crcsync serve
-// --root ../shared/corpus` in a child process, autocannon in this one, the
-// corpus's `new` pages requested round-robin by four kinds of client
-// (identity, gzip, brotli, crcsync holding `old`) at 1, 50 and 500
-// connections. A fresh server per cell, so its peak RSS belongs to that cell.
-// Writes bench/server.md; crcsync requests/s are given as a ratio to gzip
-// measured in the same run (STYLE.md habit 4).
+// --root ../shared/corpus` in a child process (one server process, and
+// `--workers auto`: one per core), autocannon in this one, the corpus's `new`
+// pages requested round-robin by four kinds of client (identity, gzip,
+// brotli, crcsync holding `old`) at 1, 50 and 500 connections; then, at 50
+// connections, gzip and crcsync over only the pairs where the delta wins
+// (the rest get br: see the notes). A fresh server per cell, so its peak RSS
+// belongs to that cell. Every cell is measured BENCH_REPEATS times (default
+// 3), repeats interleaved. Writes bench/server.md and bench/server.json;
+// crcsync requests/s are given as a ratio to gzip measured in the same
+// repeat (STYLE.md habit 4), median and range over the repeats.
 
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { getDefaultEngine } from '../src/core/embedded-core';
 import { formatIfBlock } from '../src/protocol/if-block';
@@ -50,11 +54,19 @@ const WARMUP_SECONDS = 1;
 /** A response slower than this counts as an error (at 500 connections a slow client waits in line). */
 const REQUEST_TIMEOUT_SECONDS = 30;
 const CONNECTIONS = [1, 50, 500];
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+/** `--workers` values: one process, and one per core. */
+const PROCESSES = ['1', 'auto'] as const;
+type Processes = (typeof PROCESSES)[number];
 
 const CLIENTS = ['identity', 'gzip', 'brotli', 'crcsync'] as const;
 type Client = (typeof CLIENTS)[number];
 
 interface Cell {
+  repeat: number;
+  processes: Processes;
+  /** 'all' pairs, or only the pairs where the delta wins. */
+  pages: 'all' | 'delta-wins';
   connections: number;
   client: Client;
   requestsPerSecond: number;
@@ -87,8 +99,8 @@ function requestsFor(client: Client, pages: Array<{ name: string; old: Buffer }>
   return [{ setupRequest: (request) => ({ ...request, ...prepared[next++ % prepared.length] }) }];
 }
 
-async function startServer(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--root', CORPUS, '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startServer(processes: Processes): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--root', CORPUS, '--port', '0', '--quiet', '--workers', processes], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolvePromise, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error('server did not start within 10 s')), 10_000);
@@ -106,10 +118,24 @@ async function startServer(): Promise<{ child: ChildProcess; url: string }> {
 }
 
 /** Peak resident set of a process so far (Linux /proc), in MiB. */
+function peakRssOf(pid: number): number {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The server's peak RSS: its process plus, with --workers, every server process under it. */
 function peakRssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /VmHWM:\s+(\d+) kB/.exec(status);
-  return match ? Number(match[1]) / 1024 : NaN;
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    children = [];
+  }
+  return [pid, ...children].reduce((sum, each) => sum + peakRssOf(each), 0);
 }
 
 async function stopServer(child: ChildProcess): Promise<void> {
@@ -119,12 +145,18 @@ async function stopServer(child: ChildProcess): Promise<void> {
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 
-async function measure(client: Client, connections: number, requests: AutocannonRequest[]): Promise<Cell> {
-  const { child, url } = await startServer();
+async function measure(
+  place: Pick<Cell, 'repeat' | 'processes' | 'pages'>,
+  client: Client,
+  connections: number,
+  requests: AutocannonRequest[],
+): Promise<Cell> {
+  const { child, url } = await startServer(place.processes);
   try {
     await autocannon({ url, connections: Math.min(connections, 50), duration: WARMUP_SECONDS, timeout: REQUEST_TIMEOUT_SECONDS, requests });
     const result = await autocannon({ url, connections, duration: SECONDS_PER_CELL, timeout: REQUEST_TIMEOUT_SECONDS, requests });
     return {
+      ...place,
       connections,
       client,
       requestsPerSecond: result.requests.average,
@@ -139,41 +171,101 @@ async function measure(client: Client, connections: number, requests: Autocannon
   }
 }
 
-function markdown(cells: Cell[], pages: number, corpusBytes: number, seconds: number): string {
-  const rows = cells.map((cell) => {
-    const gzip = cells.find((other) => other.connections === cell.connections && other.client === 'gzip')!;
-    const ratio = cell.client === 'crcsync' ? `**${(cell.requestsPerSecond / gzip.requestsPerSecond).toFixed(2)}×**` : '';
-    return `| ${cell.connections} | ${cell.client} | ${cell.requestsPerSecond.toFixed(0)} | ${ratio} | ${cell.p50.toFixed(1)} | ${cell.p99.toFixed(1)} | ${cell.bytesPerResponse.toFixed(0)} | ${cell.peakRssMiB.toFixed(0)} | ${cell.failures} |`;
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** One row of the summary: a cell's medians over the repeats, and crcsync ÷ gzip per repeat (median, min, max). */
+interface Row {
+  processes: Processes;
+  pages: Cell['pages'];
+  connections: number;
+  client: Client;
+  requestsPerSecond: number;
+  requestsPerSecondRange: [number, number];
+  p50: number;
+  p99: number;
+  bytesPerResponse: number;
+  peakRssMiB: number;
+  failures: number;
+  vsGzip: { median: number; min: number; max: number } | null;
+}
+
+function summarize(cells: Cell[]): Row[] {
+  const keys = new Map<string, Cell[]>();
+  for (const cell of cells) {
+    const key = [cell.processes, cell.pages, cell.connections, cell.client].join(' ');
+    keys.set(key, [...(keys.get(key) ?? []), cell]);
+  }
+  return [...keys.values()].map((group) => {
+    const [first] = group;
+    const ratios =
+      first.client === 'crcsync'
+        ? group.map((cell) => {
+            const gzip = cells.find((other) => other.repeat === cell.repeat && other.processes === cell.processes && other.pages === cell.pages && other.connections === cell.connections && other.client === 'gzip');
+            return gzip ? cell.requestsPerSecond / gzip.requestsPerSecond : NaN;
+          })
+        : [];
+    const rates = group.map((cell) => cell.requestsPerSecond);
+    return {
+      processes: first.processes,
+      pages: first.pages,
+      connections: first.connections,
+      client: first.client,
+      requestsPerSecond: median(rates),
+      requestsPerSecondRange: [Math.min(...rates), Math.max(...rates)],
+      p50: median(group.map((cell) => cell.p50)),
+      p99: median(group.map((cell) => cell.p99)),
+      bytesPerResponse: median(group.map((cell) => cell.bytesPerResponse)),
+      peakRssMiB: Math.max(...group.map((cell) => cell.peakRssMiB)),
+      failures: group.reduce((sum, cell) => sum + cell.failures, 0),
+      vsGzip: ratios.length ? { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) } : null,
+    };
   });
+}
+
+function markdown(rows: Row[], info: { pages: number; winners: number; corpusBytes: number; seconds: number; processes: number; loadBefore: string; loadAfter: string }): string {
+  const line = (row: Row) => {
+    const ratio = row.vsGzip ? `**${row.vsGzip.median.toFixed(2)}×** (${row.vsGzip.min.toFixed(2)}–${row.vsGzip.max.toFixed(2)})` : '';
+    return `| ${row.processes === '1' ? 1 : info.processes} | ${row.pages === 'all' ? 'all' : 'delta wins'} | ${row.connections} | ${row.client} | ${row.requestsPerSecond.toFixed(0)} (${row.requestsPerSecondRange[0].toFixed(0)}–${row.requestsPerSecondRange[1].toFixed(0)}) | ${ratio} | ${row.p50.toFixed(1)} | ${row.p99.toFixed(1)} | ${row.bytesPerResponse.toFixed(0)} | ${row.peakRssMiB.toFixed(0)} | ${row.failures} |`;
+  };
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   return `# Server load test
 
 \`npm run bench:server\` (scripts/bench-server.ts), ${new Date().toISOString().slice(0, 10)}.
 Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${process.platform}.
-Server and load generator (autocannon 8) share the machine's cores.
+Load average before / after: ${info.loadBefore} / ${info.loadAfter}.
+Server and load generator (autocannon 8, in the bench's own process) share the machine's cores.
 
-Setup: \`crcsync serve --root ../shared/corpus --quiet\` (fresh process per cell), the
-${pages} corpus \`new\` pages (${(corpusBytes / 1024).toFixed(0)} KiB together) requested round-robin;
-${WARMUP_SECONDS} s warm-up then ${seconds} s per cell. Clients: identity (\`Accept-Encoding: identity\`),
-gzip (level 6), brotli (quality 5), crcsync (\`If-Block\` of the pair's \`old\`, delta against it).
-Every response is produced per request: no response cache for any client.
-"bytes/resp" is what autocannon read per response (headers + body); peak RSS is the
-server's VmHWM. "vs gzip" is crcsync requests/s over gzip requests/s at the same concurrency.
+Setup: \`crcsync serve --root ../shared/corpus --quiet --workers P\` (fresh server per cell; P = 1,
+and auto = ${info.processes} here), the ${info.pages} corpus \`new\` pages (${(info.corpusBytes / 1024).toFixed(0)} KiB together)
+requested round-robin; ${WARMUP_SECONDS} s warm-up then ${info.seconds} s per cell, every cell ${REPEATS} times (repeats
+interleaved). Clients: identity (\`Accept-Encoding: identity\`), gzip (level 6), brotli (quality 5),
+crcsync (\`If-Block\` of the pair's \`old\`, \`Accept-Encoding: gzip, br\`). Every response is produced per
+request: no response cache for any client. "delta wins": only the ${info.winners} pairs whose crcsync answer is a
+delta (the others get br by the never-worse rule). req/s: median over the repeats (min–max); "vs gzip":
+crcsync ÷ gzip requests/s of the same repeat, median (min–max). p50/p99: medians; "bytes/resp" what
+autocannon read per response (headers + body); peak RSS: the largest over the repeats of the server's
+VmHWM, summed over its processes.
 
-| connections | client | req/s | vs gzip | p50 ms | p99 ms | bytes/resp | peak RSS MiB | errors |
-|---:|---|---:|---:|---:|---:|---:|---:|---:|
-${rows.join('\n')}
+| processes | pages | connections | client | req/s | vs gzip | p50 ms | p99 ms | bytes/resp | peak RSS MiB | errors |
+|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|
+${rows.map(line).join('\n')}
 
-Notes. The delta's literal runs are deflated with native zlib on libuv's thread
-pool (delta-transform.ts: one raw deflate stream per response, Z_FULL_FLUSH between
-runs), as gzip and brotli are; the event loop only matches (WASM) and hashes. A
-crcsync response costs less CPU than a gzip one (it deflates about a third of the
-bytes), but on this 2-core machine autocannon runs beside the server, and the
-match itself runs on the event loop while gzip's work is all on the pool, so under
-many connections gzip uses both cores more fully. At 500 connections a cell is
-shorter than the queue: only responses that finish inside the window count, which
-favours small pages (see bytes/resp) and makes that row noisy. Compare ratios
-within a row, not absolute numbers across runs.
+Notes.
+- What a crcsync response costs: on the pairs where the delta wins it needs about two thirds of a
+  gzip response's CPU (the matcher is WASM, the literal runs a third of the bytes); on the others
+  the client gets br-5, made per request as for a br client, after the delta was made and lost. Those
+  pairs are the corpus's largest (the 434 KB PostgreSQL index among them), so over all pairs the ratio
+  is near gzip's; over the pairs where the delta wins it is the CPU ratio. See src/server/README.md
+  "Scale".
+- With one process per core, HTTP parsing, file reads and every response's CPU spread over the cores;
+  the load generator shares them.
+- At 500 connections a cell is shorter than the queue: only responses that finish inside the window
+  count, which favours small pages (see bytes/resp) and makes that row noisy. Compare ratios within a
+  row, not absolute numbers across runs.
 `;
 }
 
@@ -183,26 +275,71 @@ async function main(): Promise<void> {
     return;
   }
   if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: run node scripts/build.mjs first');
+  const loadBefore = loadavg().map((value) => value.toFixed(2)).join(' ');
   const pages = readdirSync(CORPUS, { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && existsSync(join(CORPUS, entry.name, 'new')))
     .map((entry) => ({ name: entry.name, old: readFileSync(join(CORPUS, entry.name, 'old')), size: readFileSync(join(CORPUS, entry.name, 'new')).length }));
   const corpusBytes = pages.reduce((sum, page) => sum + page.size, 0);
+  const winners = await deltaWinners(pages);
+  console.log(`${winners.length} of ${pages.length} pairs get a delta; the rest br`);
   const cells: Cell[] = [];
-  for (const connections of CONNECTIONS) {
-    for (const client of CLIENTS) {
-      const cell = await measure(client, connections, requestsFor(client, pages));
-      cells.push(cell);
-      console.log(
-        `${String(connections).padStart(3)} conn ${client.padEnd(8)} ${cell.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${cell.p50.toFixed(1)} ms  p99 ${cell.p99.toFixed(1)} ms  ${cell.bytesPerResponse.toFixed(0)} B/resp  RSS ${cell.peakRssMiB.toFixed(0)} MiB${cell.failures ? `  ${cell.failures} errors` : ''}`,
-      );
+  const report = (cell: Cell) =>
+    console.log(
+      `#${cell.repeat} ${cell.processes.padStart(4)} proc ${cell.pages.padEnd(10)} ${String(cell.connections).padStart(3)} conn ${cell.client.padEnd(8)} ${cell.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${cell.p50.toFixed(1)} ms  p99 ${cell.p99.toFixed(1)} ms  ${cell.bytesPerResponse.toFixed(0)} B/resp  RSS ${cell.peakRssMiB.toFixed(0)} MiB${cell.failures ? `  ${cell.failures} errors` : ''}`,
+    );
+  for (let repeat = 1; repeat <= REPEATS; repeat++) {
+    for (const processes of PROCESSES) {
+      for (const connections of CONNECTIONS) {
+        for (const client of CLIENTS) {
+          const cell = await measure({ repeat, processes, pages: 'all' }, client, connections, requestsFor(client, pages));
+          cells.push(cell);
+          report(cell);
+        }
+      }
+      for (const client of ['gzip', 'crcsync'] as const) {
+        const cell = await measure({ repeat, processes, pages: 'delta-wins' }, client, 50, requestsFor(client, winners));
+        cells.push(cell);
+        report(cell);
+      }
     }
-    const gzip = cells.find((cell) => cell.connections === connections && cell.client === 'gzip')!;
-    const crcsync = cells.find((cell) => cell.connections === connections && cell.client === 'crcsync')!;
-    console.log(`${String(connections).padStart(3)} conn crcsync / gzip requests/s: ${(crcsync.requestsPerSecond / gzip.requestsPerSecond).toFixed(2)}×`);
   }
+  const rows = summarize(cells);
+  for (const row of rows.filter((each) => each.vsGzip)) {
+    console.log(`${row.processes} proc, ${row.pages}, ${row.connections} conn: crcsync ÷ gzip ${row.vsGzip!.median.toFixed(2)}× (${row.vsGzip!.min.toFixed(2)}–${row.vsGzip!.max.toFixed(2)})`);
+  }
+  const info = {
+    pages: pages.length,
+    winners: winners.length,
+    corpusBytes,
+    seconds: SECONDS_PER_CELL,
+    processes: availableParallelism(),
+    loadBefore,
+    loadAfter: loadavg().map((value) => value.toFixed(2)).join(' '),
+  };
   mkdirSync(join(ROOT, 'bench'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench/server.md'), markdown(cells, pages.length, corpusBytes, SECONDS_PER_CELL));
-  console.log('wrote bench/server.md');
+  writeFileSync(join(ROOT, 'bench/server.md'), markdown(rows, info));
+  writeFileSync(
+    join(ROOT, 'bench/server.json'),
+    `${JSON.stringify({ info: { ...info, date: new Date().toISOString(), cpu: cpus()[0]?.model ?? null, cpus: cpus().length, node: process.version, repeats: REPEATS }, rows, cells }, null, 2)}\n`,
+  );
+  console.log('wrote bench/server.md, bench/server.json');
+}
+
+/** The pairs whose answer to a crcsync client is a delta (the never-worse rule sends the rest br). */
+async function deltaWinners<T extends { name: string; old: Buffer }>(pages: T[]): Promise<T[]> {
+  const { child, url } = await startServer('1');
+  try {
+    const engine = getDefaultEngine();
+    const winners: T[] = [];
+    for (const page of pages) {
+      const response = await fetch(`${url}/${page.name}/new`, { headers: { 'accept-encoding': 'gzip, br', 'if-block': formatIfBlock(page.old, engine)! } });
+      await response.arrayBuffer();
+      if (response.headers.get('content-encoding') === 'crcsync') winners.push(page);
+    }
+    return winners;
+  } finally {
+    await stopServer(child);
+  }
 }
 
 main().catch((error: unknown) => {
