@@ -9,6 +9,7 @@
 // 3), repeats interleaved. Writes bench/server.md and bench/server.json;
 // crcsync requests/s are given as a ratio to gzip measured in the same
 // repeat (STYLE.md habit 4), median and range over the repeats.
+// `--render` rewrites server.md from server.json without measuring.
 
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -226,7 +227,7 @@ function summarize(cells: Cell[]): Row[] {
   });
 }
 
-function markdown(rows: Row[], info: { pages: number; winners: number; corpusBytes: number; seconds: number; processes: number; loadBefore: string; loadAfter: string }): string {
+function markdown(rows: Row[], info: { pages: number; winners: number; corpusBytes: number; seconds: number; processes: number; loadBefore: string; loadAfter: string }, date = new Date().toISOString()): string {
   const line = (row: Row) => {
     const ratio = row.vsGzip ? `**${row.vsGzip.median.toFixed(2)}×** (${row.vsGzip.min.toFixed(2)}–${row.vsGzip.max.toFixed(2)})` : '';
     return `| ${row.processes === '1' ? 1 : info.processes} | ${row.pages === 'all' ? 'all' : 'delta wins'} | ${row.connections} | ${row.client} | ${row.requestsPerSecond.toFixed(0)} (${row.requestsPerSecondRange[0].toFixed(0)}–${row.requestsPerSecondRange[1].toFixed(0)}) | ${ratio} | ${row.p50.toFixed(1)} | ${row.p99.toFixed(1)} | ${row.bytesPerResponse.toFixed(0)} | ${row.peakRssMiB.toFixed(0)} | ${row.failures} |`;
@@ -234,7 +235,7 @@ function markdown(rows: Row[], info: { pages: number; winners: number; corpusByt
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   return `# Server load test
 
-\`npm run bench:server\` (scripts/bench-server.ts), ${new Date().toISOString().slice(0, 10)}.
+\`npm run bench:server\` (scripts/bench-server.ts), ${date.slice(0, 10)}.
 Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${process.platform}.
 Load average before / after: ${info.loadBefore} / ${info.loadAfter}.
 Server and load generator (autocannon 8, in the bench's own process) share the machine's cores.
@@ -264,12 +265,37 @@ Notes.
 - With one process per core, HTTP parsing, file reads and every response's CPU spread over the cores;
   the load generator shares them.
 - At 500 connections a cell is shorter than the queue: only responses that finish inside the window
-  count, which favours small pages (see bytes/resp) and makes that row noisy. Compare ratios within a
-  row, not absolute numbers across runs.
-`;
+  count, which makes that row noisy. Compare ratios within a row, not absolute numbers across runs.
+${budgetNote(rows, info.processes)}`;
+}
+
+/**
+ * Cells whose responses came back much larger than the same client's at one
+ * connection: the server's memory budgets were full (--max-compression-memory:
+ * br falls back to gzip, gzip to the plain body; --max-delta-memory: a crcsync
+ * client gets the normal response), so part of those requests cost no
+ * compression at all and their req/s is not that encoding's.
+ */
+function budgetNote(rows: Row[], processes: number): string {
+  const degraded = rows.flatMap((row) => {
+    if (row.client === 'identity' || row.connections === 1) return [];
+    const alone = rows.find((other) => other.processes === row.processes && other.pages === row.pages && other.client === row.client && other.connections === 1);
+    if (!alone || row.bytesPerResponse < 1.5 * alone.bytesPerResponse) return [];
+    return [`${row.client} at ${row.connections} connections (${row.processes === '1' ? 1 : processes} process${row.processes === '1' ? '' : 'es'}): ${(row.bytesPerResponse / 1024).toFixed(1)} KiB per response against ${(alone.bytesPerResponse / 1024).toFixed(1)} KiB at one`];
+  });
+  if (!degraded.length) return '- No cell ran into the memory budgets: every client got the encoding it asked for.\n';
+  return `- The memory budgets were full in these cells (responses much larger than the same client's at one connection: br fell back to gzip, gzip to the plain body, deltas to the normal response, as the defaults of --max-compression-memory and --max-delta-memory say): ${degraded.join('; ')}. Their req/s partly counts uncompressed answers, and the crcsync ÷ gzip ratio there compares budgets, not encodings.\n`;
+}
+
+/** `--render`: bench/server.md again from bench/server.json (after a change to this report's text; nothing is measured). */
+function renderFromJson(): void {
+  const saved = JSON.parse(readFileSync(join(ROOT, 'bench/server.json'), 'utf8')) as { info: Parameters<typeof markdown>[1] & { date: string }; cells: Cell[] };
+  writeFileSync(join(ROOT, 'bench/server.md'), markdown(summarize(saved.cells), saved.info, saved.info.date));
+  console.log('wrote bench/server.md from bench/server.json');
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--render')) return renderFromJson();
   if (!existsSync(CORPUS)) {
     console.log(`bench:server: ${CORPUS} is not present; nothing to measure.`);
     return;

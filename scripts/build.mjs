@@ -39,6 +39,9 @@ const NODE_ENTRIES = {
   'bench-memory': 'scripts/bench-memory.ts',
   'bench-load': 'scripts/bench-load.ts',
   'bench-ext': 'scripts/measure-ext.ts',
+  'bench-wire': 'scripts/bench-wire.ts',
+  'bench-native': 'scripts/bench-native.ts',
+  'bench-report': 'scripts/bench-report.ts',
   'make-ext-vectors': 'scripts/make-ext-vectors.ts',
 };
 

@@ -2,7 +2,7 @@
 // only on the sites crcsync is on for, registered at run time, never declared in a manifest
 // (declared, their patterns would grant every HTTPS site at install).
 
-import { pageScriptMatches, PAGE_SCRIPTS } from '../../../extension/background/chromium/page-scripts';
+import { pageScriptMatches, PAGE_SCRIPTS } from '../../../extension/background/chromium/page-script-matches';
 import { defaultSettings } from '../../../extension/shared/settings';
 import { callEsModule } from '../build/es-module';
 import { join } from 'node:path';
