@@ -233,13 +233,21 @@ export class RelayExchange {
     this.port?.disconnect();
   }
 
-  /** A crcsync answer: its bytes to the background only; the page gets what the background sends back. */
+  /**
+   * A crcsync answer: its bytes to the background only; the page gets what the
+   * background sends back. When the background fails (or goes away: Chrome
+   * stopped or restarted the service worker) before the page has had the
+   * response's head, the page loses nothing yet: its request is handed back
+   * and goes out as the browser's own, without If-Block.
+   */
   private async relayDelta(response: Response): Promise<void> {
+    let pageHeadSent = false;
     const closed = new Promise<void>((resolve) => {
       this.backgroundListener = (message) => {
         if (this.finished) return resolve();
         switch (message.kind) {
           case 'page-head':
+            pageHeadSent = true;
             return this.toMain({ kind: 'head', id: this.request.id, status: message.status, statusText: message.statusText, headers: message.headers, url: message.url });
           case 'body': {
             let bytes: Uint8Array;
@@ -256,7 +264,9 @@ export class RelayExchange {
             this.finish({ kind: 'end', id: this.request.id });
             return resolve();
           case 'fail':
-            this.finish({ kind: 'error', id: this.request.id, message: 'network error' });
+            this.refetchAbort.abort();
+            if (pageHeadSent) this.finish({ kind: 'error', id: this.request.id, message: 'network error' });
+            else this.pass();
             return resolve();
           case 'refetch':
             // The delta is of no more use (a stall leaves its fetch hanging): stop it, fetch the full body.

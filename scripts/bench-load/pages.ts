@@ -5,6 +5,7 @@
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { subresourcePaths, writePlaceholders } from './subresources';
 
 export interface CorpusPage {
   kind: 'corpus';
@@ -62,11 +63,18 @@ export function demoPageIncluded(filter: string | null): boolean {
   return filter === null || 'demo-front-page'.includes(filter);
 }
 
-/** Puts one version of the page where the static server serves it (the server reads the file per request). */
+/**
+ * Puts one version of the page where the static server serves it (the
+ * server reads the file per request), with a small placeholder for each
+ * same-origin script and stylesheet it names that the root lacks
+ * (subresources.ts: a 404 there makes Firefox's requests depend on timing).
+ */
 export function publish(root: string, page: CorpusPage, version: 'old' | 'new'): void {
   const file = join(root, decodeURIComponent(page.path));
   mkdirSync(join(file, '..'), { recursive: true });
-  writeFileSync(file, version === 'old' ? page.oldBody : page.newBody);
+  const body = version === 'old' ? page.oldBody : page.newBody;
+  writeFileSync(file, body);
+  writePlaceholders(root, subresourcePaths(decodePage(body), page.path));
 }
 
 /** The charset a browser would decode the page with (its meta or UTF-8), for the DOM check. */
