@@ -22,6 +22,10 @@
 //   responseType 'document' stays the browser's (its parser, its charset rules).
 // - no integrity metadata (the relay's fetch would not check it), no
 //   keepalive (it must outlive the page; a relay does not).
+// - the document's own referrer and policy (fetch's defaults): the relay's
+//   fetch sends the Referer the document's policy gives; a page that asked
+//   for another referrer or policy (say no-referrer) keeps its own request,
+//   so crcsync never sends more of the page's URL than the page chose to.
 
 import type { RelayCacheMode, RelayCredentials } from './page-messages';
 
@@ -38,6 +42,9 @@ export interface PageRequestFacts {
   headerNames: readonly string[];
   integrity: string;
   keepalive: boolean;
+  /** fetch only: Request.referrer ('about:client': the document, the default) and Request.referrerPolicy ('' : the document's). */
+  referrer?: string;
+  referrerPolicy?: string;
   /** XHR only: open(..., async=false). */
   synchronous?: boolean;
   /** XHR only. */
@@ -59,6 +66,7 @@ export type IneligibleReason =
   | 'range'
   | 'integrity'
   | 'keepalive'
+  | 'referrer'
   | 'synchronous'
   | 'response-type';
 
@@ -90,6 +98,7 @@ export function pageRequestEligibility(facts: PageRequestFacts): Eligibility {
   if (names.includes('range')) return refuse('range');
   if (facts.integrity !== '') return refuse('integrity');
   if (facts.keepalive) return refuse('keepalive');
+  if ((facts.referrer !== undefined && facts.referrer !== 'about:client') || (facts.referrerPolicy !== undefined && facts.referrerPolicy !== '')) return refuse('referrer');
   if (facts.synchronous) return refuse('synchronous');
   if (facts.responseType !== undefined && !RELAYED_RESPONSE_TYPES.has(facts.responseType)) return refuse('response-type');
   return { eligible: true, cache: facts.cache as RelayCacheMode, credentials: facts.credentials as RelayCredentials };

@@ -90,6 +90,8 @@ export function wrapFetch(pristine: Pristine, relay: RelayClient): typeof fetch 
       headerNames: headerPairs(request.headers).map(([name]) => name),
       integrity: request.integrity,
       keepalive: request.keepalive,
+      referrer: request.referrer,
+      referrerPolicy: request.referrerPolicy,
     });
     const signal = request.signal;
     if (!verdict.eligible || signal.aborted) return original(input, init);

@@ -306,6 +306,23 @@ maybe('Chromium page fetch() and XHR through the relay (issue 10 item 6)', () =>
     }
   });
 
+  test("a fetch asking for no referrer keeps its own request (no If-Block, no Referer); a default one carries the document's Referer and If-Block", async () => {
+    const path = '/data/referrer.txt';
+    site.write(path, faultText('referrer', 1));
+    await openStart(page, site.origin);
+    expect(await fetchText(page, path)).toMatchObject({ text: faultText('referrer', 1) });
+    await stored(site.origin, path);
+    site.write(path, faultText('referrer', 2));
+    const before = site.requests.length;
+    expect(await fetchText(page, path, { referrerPolicy: 'no-referrer' })).toMatchObject({ status: 200, text: faultText('referrer', 2) });
+    expect(await fetchText(page, path)).toMatchObject({ status: 200, text: faultText('referrer', 2) });
+    const seen = site.requests.slice(before).filter((request) => request.path === path);
+    expect(seen.map((request) => [request.ifBlock === undefined ? 'plain' : 'if-block', request.referer ?? 'no referer'])).toEqual([
+      ['plain', 'no referer'],
+      ['if-block', `${site.origin}${START_PAGE}`],
+    ]);
+  });
+
   test('a page script posting its own messages to the relay gets no byte of a delta', async () => {
     const path = '/data/hostile.txt';
     site.write(path, faultText('hostile', 1));

@@ -55,6 +55,8 @@ export interface SeenRequest {
   ifBlock: string | undefined;
   userAgent: string | undefined;
   cookie: string | undefined;
+  /** The Referer header, if any. */
+  referer?: string;
 }
 
 export interface RunningServer {
@@ -105,6 +107,7 @@ function recordRequest(requests: SeenRequest[], req: http.IncomingMessage): void
     ifBlock: Array.isArray(ifBlock) ? ifBlock.join(', ') : ifBlock,
     userAgent: req.headers['user-agent'],
     cookie: req.headers.cookie,
+    referer: req.headers.referer,
   });
 }
 

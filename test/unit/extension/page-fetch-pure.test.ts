@@ -56,10 +56,17 @@ describe('pageRequestEligibility: what the MAIN-world wrapper hands to the relay
     [{ headerNames: ['Accept', 'Range'] }, 'range'],
     [{ integrity: 'sha256-abc' }, 'integrity'],
     [{ keepalive: true }, 'keepalive'],
+    [{ referrerPolicy: 'no-referrer' }, 'referrer'],
+    [{ referrer: '' }, 'referrer'],
+    [{ referrer: 'https://app.example/other' }, 'referrer'],
     [{ synchronous: true }, 'synchronous'],
     [{ responseType: 'document' }, 'response-type'],
   ])('leaves %o to the browser (%s)', (overrides, why) => {
     expect(pageRequestEligibility(facts(overrides))).toEqual({ eligible: false, why });
+  });
+
+  it("relays a fetch with the document's referrer and policy (the defaults)", () => {
+    expect(pageRequestEligibility(facts({ referrer: 'about:client', referrerPolicy: '' })).eligible).toBe(true);
   });
 
   it('relays the XHR response types it can play itself', () => {
