@@ -1,48 +1,53 @@
 // `npm run bench:load`: does a changed page reach `load` sooner with crcsync
-// than with brotli, in a real browser on a slow link? (issue 9)
+// than with brotli, in a real browser on a slow link? (issue 9, issue 12)
 //
-// Headless Firefox ESR with the extension ("on") and without it ("off",
-// which gets br), the changed HTML pages of ../shared/corpus (or --corpus
-// DIR) served by `crcsync serve --root`, plus the demo site's front page
+// Headless Firefox ESR (or, with --browser chromium, headless Chromium) with
+// the extension ("on") and without it ("off", which gets br), the changed
+// HTML pages of ../shared/corpus (or --corpus DIR) served by `crcsync serve
+// --root`, plus the demo site's front page
 // (`crcsync serve --demo`), each through a throttling TCP proxy this process
 // runs (scripts/bench-load/throttle-proxy.ts). Per page and condition: visit
 // the old version, switch the server to the new one, measure the second
 // visit (scripts/bench-load/load-sequence.ts). Medians of --runs loads, the
 // conditions interleaved; results as off ÷ on ratios in bench/load.md and
-// every run in bench/load.json.
+// every run in bench/load.json (Chromium: bench/load-chromium.md and .json).
 //
+//   --browser firefox|chromium  which browser (default firefox; drivers in
+//                            scripts/bench-load/firefox-driver.ts, chromium-driver.ts)
 //   --profiles 1m,10m,none   link profiles (LINK_PROFILES)
 //   --runs N                 measured loads per page, condition and profile (default 5)
 //   --pages TEXT             only pages whose name contains TEXT ("demo" for the demo page)
 //   --corpus DIR             another folder laid out like ../shared/corpus
-//   --out DIR                where load.md / load.json go (default bench/)
-//   --note TEXT              a paragraph for the top of load.md
-//   --no-floor               skip the "floor" condition (a Firefox whose do-nothing
-//                            extension hooks requests as crcsync must: what the
-//                            hooks alone cost; scripts/bench-load/floor-extension)
+//   --out DIR                where the results go (default bench/)
+//   --note TEXT              a paragraph for the top of the markdown
+//   --no-floor               skip the "floor" condition (the browser with a do-nothing
+//                            extension that hooks requests as crcsync must: what the
+//                            hooks alone cost; scripts/bench-load/floor-extension,
+//                            chromium-floor-extension)
 //
-// The "on" browser runs dist/firefox-test: the same code as dist/firefox
-// plus the test hooks, which is what lets a script enable 127.0.0.1 without
-// the permission prompt and read the exchange log from an extension page.
+// The "on" browser runs the test build (dist/firefox-test, dist/chromium-test):
+// the same code as the release build plus the test hooks, which is what lets
+// a script enable 127.0.0.1 without the permission prompt and read the
+// exchange log from an extension page.
 
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, tmpdir, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Page } from 'puppeteer-core';
-import { BenchFirefox, askBackground, blank, launchBenchFirefox, openControlPage } from './bench-load/firefox-driver';
-import { Browsing, LoadPlan, measureLoad, Site } from './bench-load/load-sequence';
+import { BROWSER_NAMES, BenchBrowsers, BrowserName, Browsing, LoadDriver } from './bench-load/browser-driver';
+import { chromiumDriver } from './bench-load/chromium-driver';
+import { firefoxDriver } from './bench-load/firefox-driver';
+import { LoadPlan, measureLoad, Site } from './bench-load/load-sequence';
 import { BenchPage, corpusPages, demoPageIncluded, publish } from './bench-load/pages';
 import { ReferenceServer, startReferenceServer } from './bench-load/reference-server';
-import { Condition, LoadSample, pageResult, phaseSummary, ProfileResult, renderMarkdown, RunInfo, summarize } from './bench-load/report';
+import { Condition, LoadSample, pageResult, phaseSummary, ProfileResult, renderMarkdown, RESULT_FILE_STEMS, RunInfo, summarize } from './bench-load/report';
 import { LINK_PROFILES, LinkProfile, startThrottleProxy, ThrottleProxy } from './bench-load/throttle-proxy';
 
 const ROOT = resolve(__dirname, '..');
 const DEFAULT_CORPUS = resolve(ROOT, '../shared/corpus');
-const EXTENSION_DIR = join(ROOT, 'dist/firefox-test');
-const FLOOR_EXTENSION_DIR = join(ROOT, 'scripts/bench-load/floor-extension');
 
 interface Options {
+  browser: BrowserName;
   profiles: LinkProfile[];
   runs: number;
   filter: string | null;
@@ -54,7 +59,7 @@ interface Options {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench-load: ${message}\nusage: node dist/bench-load.js [--profiles 1m,10m,none] [--runs N] [--pages TEXT] [--corpus DIR] [--out DIR] [--note TEXT] [--no-floor]\n`);
+  process.stderr.write(`bench-load: ${message}\nusage: node dist/bench-load.js [--browser firefox|chromium] [--profiles 1m,10m,none] [--runs N] [--pages TEXT] [--corpus DIR] [--out DIR] [--note TEXT] [--no-floor]\n`);
   process.exit(2);
 }
 
@@ -64,6 +69,7 @@ function parseOptions(argv: string[]): Options {
     ({ values } = parseArgs({
       args: argv,
       options: {
+        browser: { type: 'string', default: 'firefox' },
         profiles: { type: 'string', default: '1m,10m,none' },
         runs: { type: 'string', default: '5' },
         pages: { type: 'string' },
@@ -81,9 +87,12 @@ function parseOptions(argv: string[]): Options {
     if (!profile) usage(`unknown profile "${name}" (known: ${Object.keys(LINK_PROFILES).join(', ')})`);
     return profile;
   });
+  const browser = BROWSER_NAMES.find((name) => name === values.browser);
+  if (!browser) usage(`unknown browser "${values.browser}" (known: ${BROWSER_NAMES.join(', ')})`);
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 100) usage(`--runs wants a whole number 1..100, got "${values.runs}"`);
   return {
+    browser,
     profiles,
     runs,
     filter: values.pages ?? null,
@@ -112,13 +121,10 @@ class Cleanup {
 
 interface Rig {
   sites: { static: Site | null; demo: Site | null };
-  on: Browsing;
-  off: Browsing;
-  floor: Browsing | null;
-  firefoxVersion: string;
+  browsers: BenchBrowsers;
 }
 
-async function setUp(pages: BenchPage[], cleanup: Cleanup, withFloor: boolean): Promise<Rig> {
+async function setUp(driver: LoadDriver, pages: BenchPage[], cleanup: Cleanup, withFloor: boolean): Promise<Rig> {
   const root = mkdtempSync(join(tmpdir(), 'crcsync-bench-load-site-'));
   cleanup.add(() => rmSync(root, { recursive: true, force: true }));
   writeFileSync(join(root, 'bench-start.html'), '<!doctype html><title>bench-load</title><p>crcsync bench-load start page</p>\n');
@@ -132,30 +138,19 @@ async function setUp(pages: BenchPage[], cleanup: Cleanup, withFloor: boolean): 
     cleanup.add(() => proxy.close());
     return { server, proxy, root };
   };
-  // The static server also answers the start page from which the extension's control page is opened.
+  // The static server also answers the start page (the extension's control page is opened from it; Chromium's tabs rest on it).
   const staticSite = await site(['--root', root]);
   const demoSite = pages.some((page) => page.kind === 'demo') ? await site(['--demo']) : null;
   progress(`servers: ${staticSite.server.url} (static)${demoSite ? `, ${demoSite.server.url} (demo)` : ''}; proxies ${staticSite.proxy.origin}${demoSite ? `, ${demoSite.proxy.origin}` : ''}`);
 
-  const launch = async (extensionDir: string | null): Promise<BenchFirefox> => {
-    const firefox = await launchBenchFirefox(extensionDir);
-    cleanup.add(() => firefox.close());
-    return firefox;
-  };
-  const withExtension = await launch(EXTENSION_DIR);
-  const without = await launch(null);
-  const floor = withFloor ? await launch(FLOOR_EXTENSION_DIR) : null;
-  const control: Page = await openControlPage(withExtension.browser, `${staticSite.proxy.origin}/bench-start.html`);
-  // The test build hooks scripts and stylesheets for the e2e tests; a user's extension does not by default (request-scope.ts).
-  await askBackground(control, 'setSubresourceDeltas', { enabled: false });
-  progress(`browsers: ${withExtension.version}, with ${relative(ROOT, EXTENSION_DIR)} and without`);
-  return {
-    sites: { static: staticSite, demo: demoSite },
-    on: { condition: 'on', browser: withExtension.browser, tab: await withExtension.browser.newPage(), control },
-    off: { condition: 'off', browser: without.browser, tab: await without.browser.newPage(), control: null },
-    floor: floor ? { condition: 'floor', browser: floor.browser, tab: await floor.browser.newPage(), control: null } : null,
-    firefoxVersion: withExtension.version,
-  };
+  const browsers = await driver.setUp({
+    startUrl: `${staticSite.proxy.origin}/bench-start.html`,
+    restingUrl: `${staticSite.server.url}/bench-start.html`,
+    floor: withFloor,
+    onCleanup: (step) => cleanup.add(step),
+  });
+  progress(`browsers: ${browsers.version}, with ${relative(ROOT, driver.extensionDir)} and without${browsers.floor && driver.floorExtensionDir ? `, and with ${relative(ROOT, driver.floorExtensionDir)} (floor)` : ''}`);
+  return { sites: { static: staticSite, demo: demoSite }, browsers };
 }
 
 function siteOf(rig: Rig, page: BenchPage): Site {
@@ -170,7 +165,7 @@ async function measureOrReport(browsing: Browsing, plan: LoadPlan): Promise<Load
     return await measureLoad(browsing, plan);
   } catch (error) {
     plan.site.proxy.setProfile(LINK_PROFILES.none);
-    await blank(browsing.tab).catch(() => undefined);
+    await browsing.rest().catch(() => undefined);
     return {
       page: plan.page.name,
       condition: browsing.condition,
@@ -202,8 +197,9 @@ function conditionOrder(conditions: readonly Condition[], turn: number): Conditi
 
 async function measureProfile(rig: Rig, pages: BenchPage[], profile: LinkProfile, runs: number): Promise<ProfileResult> {
   const started = Date.now();
-  const conditions: Condition[] = rig.floor ? ['on', 'off', 'floor'] : ['on', 'off'];
-  const browsing = (condition: Condition) => (condition === 'on' ? rig.on : condition === 'floor' && rig.floor ? rig.floor : rig.off);
+  const { on, off, floor } = rig.browsers;
+  const conditions: Condition[] = floor ? ['on', 'off', 'floor'] : ['on', 'off'];
+  const browsing = (condition: Condition): Browsing => (condition === 'on' ? on : condition === 'floor' && floor ? floor : off);
   // Warm-up: one sequence per condition on the first page, not counted.
   for (const condition of conditions) {
     const warm = await measureOrReport(browsing(condition), { page: pages[0], site: siteOf(rig, pages[0]), profile, run: -1, position: 0 });
@@ -252,7 +248,8 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const started = Date.now();
   const loadAverageBefore = loadavg();
-  if (!existsSync(join(EXTENSION_DIR, 'manifest.json')) || !existsSync(join(ROOT, 'dist/cli.js'))) {
+  const driver: LoadDriver = options.browser === 'chromium' ? chromiumDriver(ROOT) : firefoxDriver(ROOT);
+  if (!existsSync(join(driver.extensionDir, 'manifest.json')) || !existsSync(join(ROOT, 'dist/cli.js'))) {
     throw new Error('dist/ is not built: run `node scripts/build.mjs` (npm run bench:load does)');
   }
 
@@ -278,10 +275,10 @@ async function main(): Promise<void> {
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   const results: ProfileResult[] = [];
-  let firefoxVersion = 'Firefox';
+  let browserVersion: string = options.browser;
   try {
-    const rig = await setUp(pages, cleanup, options.floor);
-    firefoxVersion = rig.firefoxVersion;
+    const rig = await setUp(driver, pages, cleanup, options.floor);
+    browserVersion = rig.browsers.version;
     for (const profile of options.profiles) {
       progress(`profile ${profile.label}`);
       const result = await measureProfile(rig, pages, profile, options.runs);
@@ -302,13 +299,14 @@ async function main(): Promise<void> {
     date: new Date().toISOString().slice(0, 10),
     command: commandLine(process.argv.slice(2)),
     machine: machineLine(),
-    firefox: firefoxVersion,
+    browser: options.browser,
+    [options.browser]: browserVersion,
     node: process.version,
     runs: options.runs,
     corpus: corpusNote ? null : relative(ROOT, options.corpus) || options.corpus,
     corpusNote,
     demo: pages.some((page) => page.kind === 'demo'),
-    extension: relative(ROOT, EXTENSION_DIR),
+    extension: relative(ROOT, driver.extensionDir),
     floor: options.floor,
     loadAverageBefore,
     loadAverageAfter: loadavg(),
@@ -316,11 +314,14 @@ async function main(): Promise<void> {
     note: options.note,
   };
   mkdirSync(options.out, { recursive: true });
-  const markdown = renderMarkdown(info, results);
-  writeFileSync(join(options.out, 'load.md'), markdown);
-  writeFileSync(join(options.out, 'load.json'), `${JSON.stringify({ info, profiles: results }, null, 1)}\n`);
+  const markdown = renderMarkdown(info, results, driver.text);
+  const stem = RESULT_FILE_STEMS[options.browser];
+  writeFileSync(join(options.out, `${stem}.md`), markdown);
+  // Each profile names the browser it was measured in, for readers that put several runs side by side (bench:report).
+  const profiles = results.map((result) => ({ browser: browserVersion, ...result }));
+  writeFileSync(join(options.out, `${stem}.json`), `${JSON.stringify({ info, profiles }, null, 1)}\n`);
   process.stdout.write(markdown);
-  progress(`wrote ${relative(process.cwd(), join(options.out, 'load.md'))} and load.json in ${(seconds / 60).toFixed(1)} min`);
+  progress(`wrote ${relative(process.cwd(), join(options.out, `${stem}.md`))} and ${stem}.json in ${(seconds / 60).toFixed(1)} min`);
 }
 
 main().catch((error: unknown) => {

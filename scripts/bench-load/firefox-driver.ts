@@ -12,15 +12,18 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import puppeteer, { Browser, Page, Target } from 'puppeteer-core';
-import type { ExchangeRecord, MessageMap, MessageType } from '../../extension/shared/messages';
-import { waitFor as boundedWaitFor, withTimeout as boundedWithTimeout } from '../../test/helpers/bounded-wait';
+import type { MessageMap, MessageType } from '../../extension/shared/messages';
+import { BenchBrowsers, BrowserSetUp, Browsing, ExtensionControl, LoadDriver, WAIT_MS, withTimeout } from './browser-driver';
+import type { Condition } from './report';
+
+// The browser-neutral parts, where scripts/profile/presence.ts and older callers import them from.
+export { checkDom, visit, waitFor, WAIT_MS, withTimeout } from './browser-driver';
+export type { DomCheck, NavigationTiming } from './browser-driver';
 
 export const ADDON_ID = 'crcsync@example.org';
 const ADDON_UUID = '0b6c3a1e-5d42-4a8f-9d0e-be7c4c10ad01';
-/** Bound on every wait; a 1 Mbit/s load of the largest page is far below it. */
-export const WAIT_MS = 60_000;
 
 export const BENCH_PREFS: Record<string, unknown> = {
   'browser.cache.disk.enable': false,
@@ -74,15 +77,6 @@ export async function launchBenchFirefox(extensionDir: string | null): Promise<B
   }
 }
 
-export function withTimeout<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  return boundedWithTimeout(promise, what, ms);
-}
-
-/** Polls `check` until it returns a value other than undefined; bounded. */
-export function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, ms = WAIT_MS): Promise<T> {
-  return boundedWaitFor(what, check, ms, { firstPollMs: 10, maxPollMs: 100 });
-}
-
 /**
  * The extension's popup page in a tab, to talk to the background. BiDi may
  * not navigate to moz-extension://, so the test build opens it when a
@@ -126,48 +120,6 @@ export async function tabIdShowing(control: Page, url: string): Promise<number> 
   return ids[0];
 }
 
-/** The exchange records of the tab showing `url` (the log forgets a tab when it closes: ask first). */
-export async function exchangesOfTab(control: Page, url: string): Promise<ExchangeRecord[]> {
-  return askBackground(control, 'getExchanges', { tabId: await tabIdShowing(control, url) });
-}
-
-/** Navigation Timing of the page's document, ms from the navigation's start. */
-export interface NavigationTiming {
-  responseStart: number;
-  domInteractive: number;
-  domContentLoadedEventEnd: number;
-  loadEventEnd: number;
-}
-
-/**
- * Navigates `tab` to `url` and waits for the load event to have finished
- * (loadEventEnd is set after the load handlers ran, a moment after
- * puppeteer's "load"); answers the document's Navigation Timing.
- */
-export async function visit(tab: Page, url: string): Promise<NavigationTiming> {
-  await tab.goto(url, { waitUntil: 'load', timeout: WAIT_MS });
-  // One round trip: the page polls for loadEventEnd itself (waitForFunction costs several under load).
-  return withTimeout(
-    tab.evaluate(
-      () =>
-        new Promise<NavigationTiming>((resolve) => {
-          const check = () => {
-            const entry = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
-            if (!entry || entry.loadEventEnd <= 0) return void setTimeout(check, 5);
-            resolve({
-              responseStart: entry.responseStart,
-              domInteractive: entry.domInteractive,
-              domContentLoadedEventEnd: entry.domContentLoadedEventEnd,
-              loadEventEnd: entry.loadEventEnd,
-            });
-          };
-          check();
-        }),
-    ),
-    `loadEventEnd of ${url}`,
-  );
-}
-
 /**
  * Leaves the page for about:blank, so that the next visit starts from an
  * empty tab as in a new one (the unload of a bench page never falls inside
@@ -178,44 +130,57 @@ export async function blank(tab: Page): Promise<void> {
   await tab.goto('about:blank', { waitUntil: 'load', timeout: WAIT_MS });
 }
 
-/** What the DOM check found: the page's DOM against the old and new files, parsed by the same browser. */
-export interface DomCheck {
-  matchesNew: boolean;
-  /** Only looked at when the new one does not match. */
-  matchesOld: boolean;
-  /** Where the live DOM first differs from the new file's (serialized), when it does. */
-  firstDifference: string | null;
+/** The extension's background through its control page. */
+function controlOf(page: Page): ExtensionControl {
+  return { ask: (type, request) => askBackground(page, type, request), tabIdShowing: (url) => tabIdShowing(page, url) };
 }
 
 /**
- * Compares the live document with `DOMParser` parses of the two versions.
- * `style` attributes are left out on both sides: the Django pages' inline
- * script shows the search box by setting one. Scripts that do not run in the
- * parsed copy (the corpus pages' others fail on 404s) change nothing else.
+ * Firefox for `npm run bench:load`: "on" runs dist/firefox-test (the same
+ * code as dist/firefox plus the test hooks, which let a script enable
+ * 127.0.0.1 without the permission prompt and read the exchange log from an
+ * extension page); "off" no extension; "floor" the do-nothing extension of
+ * scripts/bench-load/floor-extension. Tabs rest at about:blank.
  */
-export function checkDom(tab: Page, newText: string, oldText: string): Promise<DomCheck> {
-  return withTimeout(
-    tab.evaluate(
-      (expectedNew, expectedOld) => {
-        const serialize = (root: Element) => {
-          const copy = root.cloneNode(true) as Element;
-          for (const element of [copy, ...Array.from(copy.querySelectorAll('[style]'))]) element.removeAttribute('style');
-          return copy.outerHTML;
-        };
-        const live = serialize(document.documentElement);
-        const parsed = (text: string) => serialize(new DOMParser().parseFromString(text, 'text/html').documentElement);
-        const fresh = parsed(expectedNew);
-        let at = 0;
-        while (at < live.length && live[at] === fresh[at]) at++;
-        return {
-          matchesNew: live === fresh,
-          matchesOld: live !== fresh && live === parsed(expectedOld),
-          firstDifference: live === fresh ? null : `at ${at}: page ${JSON.stringify(live.slice(at, at + 60))} vs file ${JSON.stringify(fresh.slice(at, at + 60))}`,
-        };
-      },
-      newText,
-      oldText,
-    ),
-    'the DOM check',
-  );
+export function firefoxDriver(root: string): LoadDriver {
+  const extensionDir = join(root, 'dist/firefox-test');
+  const floorExtensionDir = join(root, 'scripts/bench-load/floor-extension');
+  return {
+    browser: 'firefox',
+    extensionDir,
+    floorExtensionDir,
+    text: {
+      name: 'Firefox',
+      conditions: (floorMeasured) =>
+        `"on": Firefox with the extension (\`${relative(root, extensionDir)}\`), the origin enabled. "off": the same Firefox without it, which gets br from the server. Both: HTTP cache off (every load goes to the network), no speculative connections, predictor or prefetch, \`Accept-Encoding: gzip, deflate, br\` (what Firefox sends over HTTPS). One tab per browser, left at about:blank between visits.${floorMeasured ? ' "floor" (when measured): the same Firefox with `scripts/bench-load/floor-extension` instead, which hooks requests as crcsync does and does nothing with them; it gets br.' : ''}`,
+      floorHooks: 'blocking `onBeforeSendHeaders` and `onHeadersReceived`, a pass-through `StreamFilter` on every 200 it could keep',
+      readingNotes: [
+        "With the HTTP cache off, every load fetches the page's scripts and stylesheets again (the bench's placeholders), in both conditions: on a page with blocking head scripts the load waits for that chain, which starts when the parser sees the tags, so the document's saved bytes shorten the load less than the \"bound\" column assumes. A real revisit would mostly find them in the HTTP cache.",
+        "Until 2026-12-03 the corpus pages' scripts got 404, and Firefox then re-requested a varying number of them per load (a failed speculative fetch is retried by the parser only if it had already finished): 10 to 17 requests per load of the same page, in either condition, which decided the worst pages' ratios. The placeholders (scripts/bench-load/subresources.ts) make every load of a page make the same requests.",
+      ],
+    },
+    async setUp(options: BrowserSetUp): Promise<BenchBrowsers> {
+      const launch = async (dir: string | null): Promise<BenchFirefox> => {
+        const firefox = await launchBenchFirefox(dir);
+        options.onCleanup(() => firefox.close());
+        return firefox;
+      };
+      const withExtension = await launch(extensionDir);
+      const without = await launch(null);
+      const floor = options.floor ? await launch(floorExtensionDir) : null;
+      const control = await openControlPage(withExtension.browser, options.startUrl);
+      // The test build hooks scripts and stylesheets for the e2e tests; a user's extension does not by default (request-scope.ts).
+      await askBackground(control, 'setSubresourceDeltas', { enabled: false });
+      const browsing = async (condition: Condition, firefox: BenchFirefox, page: Page | null): Promise<Browsing> => {
+        const tab = await firefox.browser.newPage();
+        return { condition, tab, control: page ? controlOf(page) : null, rest: () => blank(tab) };
+      };
+      return {
+        on: await browsing('on', withExtension, control),
+        off: await browsing('off', without, null),
+        floor: floor ? await browsing('floor', floor, null) : null,
+        version: withExtension.version,
+      };
+    },
+  };
 }

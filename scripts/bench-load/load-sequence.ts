@@ -1,18 +1,19 @@
 // One measured load of one page in one condition: visit the old version
 // (unthrottled; the extension keeps it as its base), switch the server to the
 // new version, drop every connection, throttle, visit again and measure.
-// Every visit starts from about:blank in the browser's one bench tab.
+// Every visit starts from the resting page (about:blank in Firefox; see the
+// drivers) in the browser's one bench tab.
 // Then check that the load was what it claims to be: for "on" a verified
 // delta (the extension's exchange log, the server's access log, the DOM),
-// for "off" the normal response with the new page. A load that fails a
+// for "off" (and "floor") the br response with the new page. A load that fails a
 // check is returned with `excludedBecause` set, never counted silently.
 
-import type { Browser, Page } from 'puppeteer-core';
+import type { Page } from 'puppeteer-core';
 import type { ExchangeRecord } from '../../extension/shared/messages';
-import { askBackground, blank, checkDom, exchangesOfTab, tabIdShowing, visit, waitFor } from './firefox-driver';
+import { Browsing, ExtensionControl, checkDom, visit, waitFor } from './browser-driver';
 import { BenchPage, CorpusPage, decodePage, publish } from './pages';
 import type { LoggedResponse, ReferenceServer } from './reference-server';
-import type { Condition, ExchangeCost, LoadSample } from './report';
+import type { ExchangeCost, LoadSample } from './report';
 import { LINK_PROFILES, LinkProfile, ThrottleProxy } from './throttle-proxy';
 
 /** Exchange outcomes after which the record will not change. */
@@ -31,15 +32,6 @@ function isDeclinedDelta(served: LoggedResponse): served is LoggedResponse & { p
 
 /** How long to wait for a record or a log line that should already be there. */
 const SETTLE_MS = 15_000;
-
-export interface Browsing {
-  condition: Condition;
-  browser: Browser;
-  /** The one tab every visit of this browser happens in (about:blank between visits). */
-  tab: Page;
-  /** The extension's control page ("on" only). */
-  control: Page | null;
-}
 
 export interface Site {
   /** The proxy in front of the server that serves this page. */
@@ -91,11 +83,12 @@ function costOf(record: ExchangeRecord): ExchangeCost {
 }
 
 /** The document's final exchange record of the visit that started at `since` (epoch ms), waited for; and every record of that visit. */
-async function documentRecord(control: Page, url: string, since: number): Promise<{ document: ExchangeRecord; all: ExchangeRecord[] }> {
+async function documentRecord(control: ExtensionControl, url: string, since: number): Promise<{ document: ExchangeRecord; all: ExchangeRecord[] }> {
   return waitFor(
     `the exchange record of ${url}`,
     async () => {
-      const all = (await exchangesOfTab(control, url)).filter((record) => record.startedAt >= since);
+      // The log forgets a tab when it closes: the tab is asked for while it still shows the page.
+      const all = (await control.ask('getExchanges', { tabId: await control.tabIdShowing(url) })).filter((record) => record.startedAt >= since);
       const document = all.filter((record) => record.type === 'main_frame' && record.url === url && FINAL_OUTCOMES.has(record.outcome)).at(-1);
       return document ? { document, all } : undefined;
     },
@@ -109,7 +102,7 @@ async function demoRequestId(tab: Page): Promise<string | null> {
 
 /** Waits until the extension's store has written everything (so no write overlaps the next measured load). */
 async function settleStore(browsing: Browsing): Promise<void> {
-  if (browsing.control) await askBackground(browsing.control, 'getStoreSummary', { settle: true });
+  if (browsing.control) await browsing.control.ask('getStoreSummary', { settle: true });
 }
 
 export async function measureLoad(browsing: Browsing, plan: LoadPlan): Promise<LoadSample> {
@@ -123,7 +116,7 @@ export async function measureLoad(browsing: Browsing, plan: LoadPlan): Promise<L
   if (page.kind === 'corpus') publish(site.root, page, 'old');
   await visit(browsing.tab, url);
   const baseRequestId = page.kind === 'demo' ? await demoRequestId(browsing.tab) : null;
-  await blank(browsing.tab);
+  await browsing.rest();
   // The extension keeps the base after the body ended; wait for that write (a base not kept shows as a measured load that is no delta).
   await settleStore(browsing);
 
@@ -175,6 +168,9 @@ export async function measureLoad(browsing: Browsing, plan: LoadPlan): Promise<L
       }
     } else if (served && served.encoding === 'crcsync') {
       problems.push('server sent a delta to the browser without the extension');
+    } else if (served && served.encoding !== 'br') {
+      // The baseline is what an HTTPS site sends this browser: br. Anything else means the browser did not offer it here.
+      problems.push(`server sent ${served.encoding}, not br (Accept-Encoding without br?)`);
     }
 
     if (page.kind === 'corpus') {
@@ -186,9 +182,9 @@ export async function measureLoad(browsing: Browsing, plan: LoadPlan): Promise<L
       if (requestId === null || requestId === baseRequestId) problems.push(`demo page is not a new rendering (request-id ${requestId})`);
     }
     // The tab's exchange log only grows with a reused tab: start the next visit with an empty one.
-    if (browsing.control) await askBackground(browsing.control, 'clearExchanges', { tabId: await tabIdShowing(browsing.control, url) });
+    if (browsing.control) await browsing.control.ask('clearExchanges', { tabId: await browsing.control.tabIdShowing(url) });
   } finally {
-    await blank(tab);
+    await browsing.rest();
   }
   proxy.setProfile(LINK_PROFILES.none);
   // The verified body becomes the next base: let that write finish outside the next measured load.

@@ -1,11 +1,12 @@
 // Medians, ratios and the written results of `npm run bench:load`
-// (bench/load.json: every run; bench/load.md: the tables). Every figure is a
-// ratio to the baseline measured in the same run (STYLE.md habit 4):
-// "off" is Firefox without the extension, which gets br from the server.
-// A ratio is off ÷ on ("brotli ÷ crcsync"): above 1, crcsync was faster.
-// "floor" (optional) is Firefox with a do-nothing extension that hooks
-// requests the way crcsync must (scripts/bench-load/floor-extension): it gets
-// br like "off", so off ÷ floor is what Firefox's mechanism alone costs.
+// (bench/load.json: every run; bench/load.md: the tables; Chromium's in
+// bench/load-chromium.*). Every figure is a ratio to the baseline measured in
+// the same run (STYLE.md habit 4): "off" is the browser without the
+// extension, which gets br from the server. A ratio is off ÷ on ("brotli ÷
+// crcsync"): above 1, crcsync was faster. "floor" (optional) is the browser
+// with a do-nothing extension that hooks requests the way crcsync must
+// (scripts/bench-load/floor-extension, chromium-floor-extension): it gets br
+// like "off", so off ÷ floor is what the browser's mechanism alone costs.
 
 import { LinkProfile, SEGMENT_BYTES, SEGMENT_OVERHEAD_BYTES } from './throttle-proxy';
 
@@ -250,7 +251,12 @@ export interface RunInfo {
   date: string;
   command: string;
   machine: string;
-  firefox: string;
+  /** The browser that ran the bench; its version is under its own name (`firefox` or `chromium`). */
+  browser: 'firefox' | 'chromium';
+  /** e.g. "firefox/153.8.0" (Firefox runs; the only browser field before Chromium was measured). */
+  firefox?: string;
+  /** e.g. "chromium/156.0.7520.0" (Chromium runs). */
+  chromium?: string;
   node: string;
   runs: number;
   corpus: string | null;
@@ -264,6 +270,26 @@ export interface RunInfo {
   loadAverageAfter: number[];
   seconds: number;
   note: string | null;
+}
+
+/** Where each browser's results go in bench/ (.md and .json): Firefox's are the original load.*. */
+export const RESULT_FILE_STEMS: Record<RunInfo['browser'], string> = { firefox: 'load', chromium: 'load-chromium' };
+
+/** What the markdown says that depends on the browser (from its driver). */
+export interface BrowserText {
+  /** "Firefox", "Chromium". */
+  name: string;
+  /** The setup section's paragraph on the conditions. */
+  conditions(floorMeasured: boolean): string;
+  /** How the floor's do-nothing extension hooks requests. */
+  floorHooks: string;
+  /** Notes for "Reading these numbers" that hold for this browser only. */
+  readingNotes: string[];
+}
+
+/** The browser's version as the run recorded it. */
+export function browserVersion(info: RunInfo): string {
+  return info[info.browser] ?? info.browser;
 }
 
 function summaryRow(result: ProfileResult, which: 'all' | 'corpus'): string {
@@ -307,14 +333,14 @@ function phaseTable(results: ProfileResult[]): string[] {
   return lines;
 }
 
-export function renderMarkdown(info: RunInfo, results: ProfileResult[]): string {
+export function renderMarkdown(info: RunInfo, results: ProfileResult[], text: BrowserText): string {
   const excluded = results.flatMap((result) => result.samples.filter((sample) => sample.excludedBecause !== null).map((sample) => ({ profile: result.profile.name, sample })));
   const phasesReported = results.some((result) => result.phases.phasesReported);
   const lines = [
-    '# Page load in a real browser: crcsync vs brotli',
+    `# Page load in ${text.name}: crcsync vs brotli`,
     '',
     `\`npm run bench:load\` (scripts/bench-load.ts), ${info.date}. Command: \`${info.command}\`.`,
-    `Machine: ${info.machine}, Node ${info.node}, ${info.firefox} (headless). Load average before / after: ${info.loadAverageBefore.map((value) => value.toFixed(2)).join(' ')} / ${info.loadAverageAfter.map((value) => value.toFixed(2)).join(' ')}.`,
+    `Machine: ${info.machine}, Node ${info.node}, ${browserVersion(info)} (headless). Load average before / after: ${info.loadAverageBefore.map((value) => value.toFixed(2)).join(' ')} / ${info.loadAverageAfter.map((value) => value.toFixed(2)).join(' ')}.`,
     `Took ${(info.seconds / 60).toFixed(1)} min. ${info.runs} measured runs per page per condition per profile.`,
     '',
   ];
@@ -322,19 +348,19 @@ export function renderMarkdown(info: RunInfo, results: ProfileResult[]): string 
   lines.push(
     '## Setup',
     '',
-    `- **Conditions.** "on": Firefox with the extension (\`${info.extension}\`), the origin enabled. "off": the same Firefox without it, which gets br from the server. Both: HTTP cache off (every load goes to the network), no speculative connections, predictor or prefetch, \`Accept-Encoding: gzip, deflate, br\` (what Firefox sends over HTTPS). One tab per browser, left at about:blank between visits.${info.floor ? ' "floor" (when measured): the same Firefox with `scripts/bench-load/floor-extension` instead, which hooks requests as crcsync does and does nothing with them; it gets br.' : ''}`,
-    `- **Pages.** ${info.corpus ? `The changed HTML pairs of \`${info.corpus}\` (one file per pair, served by \`crcsync serve --root\`; their stylesheets and scripts are not in the corpus and get 404, in both conditions)` : 'No corpus pages'}${info.demo ? `${info.corpus ? ', and t' : '; t'}he demo front page (\`crcsync serve --demo\`), which changes on every request; with the HTTP cache off its stylesheet and script are fetched again on every load, so "on" gets them as near-empty deltas: it is not in the "corpus only" rows` : ''}.`,
-    '- **One load.** Visit the old version unthrottled (the extension keeps it as its base; "off" makes the same visit; from the second run on, "on" gets this visit as a delta against the previous new version), switch the server to the new version, close every connection at the proxy (nothing of keep-alive carries into the measured load, in either condition), set the link profile, then the measured visit, starting from about:blank. Per page and run the two conditions follow each other, and which goes first alternates. One warm-up sequence per condition and profile is not counted.',
+    `- **Conditions.** ${text.conditions(info.floor)}`,
+    `- **Pages.** ${info.corpus ? `The changed HTML pairs of \`${info.corpus}\` (one file per pair, served by \`crcsync serve --root\`; their same-origin scripts and stylesheets are not in the corpus: the bench serves a one-line placeholder for each, in both conditions, since with 404s Firefox re-requests a varying number of head scripts per load, scripts/bench-load/subresources.ts)` : 'No corpus pages'}${info.demo ? `${info.corpus ? ', and t' : '; t'}he demo front page (\`crcsync serve --demo\`), which changes on every request; with the HTTP cache off its stylesheet and script are fetched again on every load, so "on" gets them as near-empty deltas: it is not in the "corpus only" rows` : ''}.`,
+    '- **One load.** Visit the old version unthrottled (the extension keeps it as its base; "off" makes the same visit; from the second run on, "on" gets this visit as a delta against the previous new version), switch the server to the new version, close every connection at the proxy (nothing of keep-alive carries into the measured load, in either condition), set the link profile, then the measured visit, starting from the page the tab rests on between visits (see Conditions). Per page and run the two conditions follow each other, and which goes first alternates. One warm-up sequence per condition and profile is not counted.',
     "- **Link.** A TCP proxy on 127.0.0.1 in front of the server (`scripts/bench-load/throttle-proxy.ts`), in the path for every profile (\"none\" too): one link per direction shared by all connections, 1460-byte segments (+40 header bytes) serialized at the link rate, RTT/2 added each way, one RTT charged to each new connection for its handshake. Not modelled: slow start, loss.",
-    '- **Measures.** Navigation Timing, ms from navigation start: "load" = `loadEventEnd`, "interactive" = `domInteractive` (Firefox reports `responseEnd` = `responseStart` for these navigations, so it is not used). "KiB down" = bytes server → browser counted at the proxy until the load event; "doc" = the document\'s body as the server logged it. Ratios are off ÷ on of the medians ("brotli ÷ crcsync"): above 1, crcsync was faster or smaller.',
-    '- **Checks.** An "on" load counts only if it was a verified delta: the extension\'s exchange log says `verified` for the document with `Content-Encoding: crcsync` and the new file\'s size, the server\'s access log says crcsync, and the page\'s DOM equals the new file parsed by the same browser (`style` attributes aside; the demo: a new rendering). One exception is counted, and marked "no-gain": the extension offered If-Block and the server, able to make a delta, chose its normal response because the delta would not have paid (`pass=no-gain`, issue 9 item 4); the page is the new file. That is what a crcsync user gets. An "off" load counts if the server sent no delta and the DOM is the new file\'s. Loads that fail a check are listed at the end and not counted.',
+    '- **Measures.** Navigation Timing, ms from navigation start: "load" = `loadEventEnd`, "interactive" = `domInteractive` (`responseEnd` is not used: Firefox reports it equal to `responseStart` for these navigations, and every browser is measured alike). "KiB down" = bytes server → browser counted at the proxy until the load event; "doc" = the document\'s body as the server logged it. Ratios are off ÷ on of the medians ("brotli ÷ crcsync"): above 1, crcsync was faster or smaller.',
+    '- **Checks.** An "on" load counts only if it was a verified delta: the extension\'s exchange log says `verified` for the document with `Content-Encoding: crcsync` and the new file\'s size, the server\'s access log says crcsync, and the page\'s DOM equals the new file parsed by the same browser (`style` attributes aside; the demo: a new rendering). One exception is counted, and marked "no-gain": the extension offered If-Block and the server, able to make a delta, chose its normal response because the delta would not have paid (`pass=no-gain`, issue 9 item 4); the page is the new file. That is what a crcsync user gets. An "off" (or "floor") load counts if the server sent br, as an HTTPS site would, and the DOM is the new file\'s. Loads that fail a check are listed at the end and not counted.',
     '',
   );
   if (info.corpusNote) lines.push(`**${info.corpusNote}**`, '');
   lines.push(
     '## Summary per profile',
     '',
-    '| link | pages | load, brotli ÷ crcsync (median over pages) | interactive, brotli ÷ crcsync | pages where crcsync was ahead (load) | worst page (load) | bytes down, brotli ÷ crcsync | "on" loads the server answered without a delta (no-gain) | floor: brotli ÷ hooks alone | bound: crcsync\'s bytes at zero cost | bound on Firefox\'s hooks |',
+    `| link | pages | load, brotli ÷ crcsync (median over pages) | interactive, brotli ÷ crcsync | pages where crcsync was ahead (load) | worst page (load) | bytes down, brotli ÷ crcsync | "on" loads the server answered without a delta (no-gain) | floor: brotli ÷ hooks alone | bound: crcsync\'s bytes at zero cost | bound on ${text.name}\'s hooks |`,
     '|---|---|---:|---:|---|---|---:|---|---:|---:|---:|',
   );
   for (const result of results) {
@@ -343,7 +369,7 @@ export function renderMarkdown(info: RunInfo, results: ProfileResult[]): string 
   }
   lines.push(
     '',
-    'The last three columns bound what any crcsync client in Firefox can reach on these pages and links. "floor" is brotli ÷ a Firefox whose do-nothing extension hooks requests the way crcsync must (blocking `onBeforeSendHeaders` and `onHeadersReceived`, a pass-through `StreamFilter` on every 200 it could keep), with brotli\'s bytes: below 1 is what the hooks alone cost. "bound" is brotli\'s load ÷ (brotli\'s load − the time the bytes crcsync saved take on the link), per page: crcsync\'s bytes with no cost at all (unthrottled it is 1). "bound on Firefox\'s hooks" adds the floor\'s measured cost back: the best a client on these hooks can do with these bytes.',
+    `The last three columns bound what any crcsync client in ${text.name} can reach on these pages and links. "floor" is brotli ÷ a ${text.name} whose do-nothing extension hooks requests the way crcsync must (${text.floorHooks}), with brotli's bytes: below 1 is what the hooks alone cost${info.floor ? '' : ' (not measured in this run: `--no-floor`, so "–")'}. "bound" is brotli's load ÷ (brotli's load − the time the bytes crcsync saved take on the link), per page: crcsync's bytes with no cost at all (unthrottled it is 1). "bound on ${text.name}'s hooks" adds the floor's measured cost back: the best a client on these hooks can do with these bytes.`,
     '',
     '## The extension\'s own cost per exchange',
     '',
@@ -381,8 +407,8 @@ export function renderMarkdown(info: RunInfo, results: ProfileResult[]): string 
     '',
     '## Reading these numbers',
     '',
-    '- The machine may be shared (see the load average before and after): single runs are noisy. Compare the ratios, which pair each page\'s two conditions measured seconds apart, not absolute times across runs. Every run\'s raw values: `load.json`.',
-    '- With the HTTP cache off, Firefox was seen fetching some of a page\'s (404) head scripts twice: once for the speculative preload, once for the parser, which cannot reuse the preload\'s answer without a cache. That adds round trips to both conditions alike.',
+    `- The machine may be shared (see the load average before and after): single runs are noisy. Compare the ratios, which pair each page\'s two conditions measured seconds apart, not absolute times across runs. Every run\'s raw values: \`${RESULT_FILE_STEMS[info.browser]}.json\`.`,
+    ...text.readingNotes.map((note) => `- ${note}`),
     '- The document\'s exchange `durationMs` runs from the request to the record (network included); only the extension\'s phases, where it reports them, separate its own time from the network\'s.',
     '',
   );

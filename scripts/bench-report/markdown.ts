@@ -166,7 +166,8 @@ export function renderReport(results: BenchResults, charts: readonly Chart[], co
   const loadRuns = loadInputs.flatMap(({ input }) => (input.state === 'ok' ? [input.data] : []));
   const loadRows = loadRuns.length ? combinedLoadHeadline(loadRuns) : null;
   const loadGaps = loadInputs.flatMap(({ input, bench }) => (input.state === 'ok' ? [] : [notMeasured(input, benchCommandLine(bench)), '']));
-  const loadMinutes = loadRuns.filter((run) => run.seconds !== null).map((run) => `${(run.seconds! / 60).toFixed(0)} minutes in ${BROWSER_LABELS[run.browser]}`);
+  const minutes = (seconds: number) => `${Math.round(seconds / 60)} minute${Math.round(seconds / 60) === 1 ? '' : 's'}`;
+  const loadMinutes = loadRuns.filter((run) => run.seconds !== null).map((run) => `${minutes(run.seconds!)} in ${BROWSER_LABELS[run.browser]}`);
   const nativeCells = native.state === 'ok' && native.data.compiler ? nativeHeadline(native.data) : null;
   const serverRows = server.state === 'ok' ? serverHeadline(server.data) : null;
   const lines: string[] = [

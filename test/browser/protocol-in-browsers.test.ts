@@ -6,6 +6,7 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import * as esbuild from 'esbuild';
 import puppeteer, { Browser } from 'puppeteer-core';
+import { CHROMIUM_ARGS } from '../helpers/chromium-args';
 
 function which(command: string): string | null {
   try {
@@ -63,7 +64,7 @@ describe.each(browsers)('the protocol library in %s', (_label, command, kind) =>
         browser: kind,
         executablePath: executablePath!,
         headless: true,
-        args: kind === 'chrome' ? ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] : [],
+        args: kind === 'chrome' ? [...CHROMIUM_ARGS] : [],
       });
       const page = await browser.newPage();
       await page.goto(`${origin}/`);

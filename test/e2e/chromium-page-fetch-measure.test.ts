@@ -25,6 +25,7 @@ import type { StoreSummary } from '../../extension/shared/messages';
 import { LaunchedChromium, WAIT_MS, chromiumPath, launchChromium, openChromiumExtensionPage, sendToBackground, waitFor } from './helpers/chromium';
 import { SiteServer, startSiteServer } from './helpers/servers';
 import { seededRandom } from '../helpers/random';
+import { CHROMIUM_ARGS } from '../helpers/chromium-args';
 
 const CHROMIUM = chromiumPath();
 if (!CHROMIUM) console.warn('chromium is not installed (apt-get install chromium): skipping the page-fetch measurement');
@@ -119,7 +120,7 @@ maybe('changed JSON fetch in Chromium, with and without the extension (printed)'
     }
     let plain: Browser | undefined;
     try {
-      plain = await puppeteer.launch({ browser: 'chrome', executablePath: CHROMIUM!, headless: true, pipe: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+      plain = await puppeteer.launch({ browser: 'chrome', executablePath: CHROMIUM!, headless: true, pipe: true, args: [...CHROMIUM_ARGS] });
       const page = await plain.newPage();
       await page.goto(`${site.origin}/start.html`, { waitUntil: 'load', timeout: WAIT_MS });
       for (const { label, items } of SIZES) results[label].without = await measure(page, site, `/plain-${items}.json`, items, async () => undefined);

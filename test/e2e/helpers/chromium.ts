@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { Browser, Page, Target, WebWorker } from 'puppeteer-core';
 import { ROOT, WAIT_MS, waitFor, withTimeout } from './firefox';
+import { CHROMIUM_ARGS } from '../../helpers/chromium-args';
 
 export { WAIT_MS, waitFor, withTimeout };
 
@@ -55,16 +56,7 @@ export async function launchChromium(options: { extensionDir?: string; args?: st
     enableExtensions: [options.extensionDir ?? CHROMIUM_EXTENSION_DIR],
     userDataDir: profileDir,
     protocolTimeout: WAIT_MS * 2,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      // Keep the tests about crcsync: no background traffic, no first-run pages.
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--no-default-browser-check',
-      ...(options.args ?? []),
-    ],
+    args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
   });
   try {
     const target = await browser.waitForTarget((candidate) => isExtensionWorker(candidate), { timeout: WAIT_MS });
