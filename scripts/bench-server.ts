@@ -11,7 +11,7 @@
 // repeat (STYLE.md habit 4), median and range over the repeats.
 // `--render` rewrites server.md from server.json without measuring.
 
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -57,8 +57,32 @@ const REQUEST_TIMEOUT_SECONDS = 30;
 const CONNECTIONS = [1, 50, 500];
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 /** `--workers` values: one process, and one per core. */
-const PROCESSES = ['1', 'auto'] as const;
-type Processes = (typeof PROCESSES)[number];
+/**
+ * '1': one server process; 'auto': --workers auto; 'pinned': one server
+ * process on CPU 0 and this process (the load generator) on CPU 1, so the
+ * two never take each other's core (issue 11: is that steadier?). Pinned
+ * only where there are two CPUs and taskset.
+ */
+const ALL_PROCESSES = ['1', 'auto', 'pinned'] as const;
+type Processes = (typeof ALL_PROCESSES)[number];
+const PINNING = availableParallelism() >= 2 && hasTaskset();
+const PROCESSES: readonly Processes[] = PINNING ? ALL_PROCESSES : ['1', 'auto'];
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Puts every thread of this process on `cpus` (taskset list syntax, e.g. "1" or "0-1"). */
+function pinSelf(cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+}
+
+const ALL_CPUS = `0-${availableParallelism() - 1}`;
 
 const CLIENTS = ['identity', 'gzip', 'brotli', 'crcsync'] as const;
 type Client = (typeof CLIENTS)[number];
@@ -101,7 +125,12 @@ function requestsFor(client: Client, pages: Array<{ name: string; old: Buffer }>
 }
 
 async function startServer(processes: Processes): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--root', CORPUS, '--port', '0', '--quiet', '--workers', processes], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const serve = [CLI, 'serve', '--root', CORPUS, '--port', '0', '--quiet', '--workers', processes === 'pinned' ? '1' : processes];
+  // taskset execs node: the child's pid is the server's.
+  const child =
+    processes === 'pinned'
+      ? spawn('taskset', ['-c', '0', process.execPath, ...serve], { stdio: ['ignore', 'pipe', 'inherit'] })
+      : spawn(process.execPath, serve, { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolvePromise, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error('server did not start within 10 s')), 10_000);
@@ -153,6 +182,7 @@ async function measure(
   requests: AutocannonRequest[],
 ): Promise<Cell> {
   const { child, url } = await startServer(place.processes);
+  if (place.processes === 'pinned') pinSelf('1');
   try {
     await autocannon({ url, connections: Math.min(connections, 50), duration: WARMUP_SECONDS, timeout: REQUEST_TIMEOUT_SECONDS, requests });
     const result = await autocannon({ url, connections, duration: SECONDS_PER_CELL, timeout: REQUEST_TIMEOUT_SECONDS, requests });
@@ -168,6 +198,7 @@ async function measure(
       failures: result.errors + result.timeouts + result.non2xx,
     };
   } finally {
+    if (place.processes === 'pinned') pinSelf(ALL_CPUS);
     await stopServer(child);
   }
 }
@@ -227,10 +258,15 @@ function summarize(cells: Cell[]): Row[] {
   });
 }
 
+/** The processes column: a count, "1 pinned" for the pinned cells. */
+function processesLabel(processes: Processes, auto: number): string {
+  return processes === 'auto' ? String(auto) : processes === 'pinned' ? '1 pinned' : '1';
+}
+
 function markdown(rows: Row[], info: { pages: number; winners: number; corpusBytes: number; seconds: number; processes: number; loadBefore: string; loadAfter: string }, date = new Date().toISOString()): string {
   const line = (row: Row) => {
     const ratio = row.vsGzip ? `**${row.vsGzip.median.toFixed(2)}×** (${row.vsGzip.min.toFixed(2)}–${row.vsGzip.max.toFixed(2)})` : '';
-    return `| ${row.processes === '1' ? 1 : info.processes} | ${row.pages === 'all' ? 'all' : 'delta wins'} | ${row.connections} | ${row.client} | ${row.requestsPerSecond.toFixed(0)} (${row.requestsPerSecondRange[0].toFixed(0)}–${row.requestsPerSecondRange[1].toFixed(0)}) | ${ratio} | ${row.p50.toFixed(1)} | ${row.p99.toFixed(1)} | ${row.bytesPerResponse.toFixed(0)} | ${row.peakRssMiB.toFixed(0)} | ${row.failures} |`;
+    return `| ${processesLabel(row.processes, info.processes)} | ${row.pages === 'all' ? 'all' : 'delta wins'} | ${row.connections} | ${row.client} | ${row.requestsPerSecond.toFixed(0)} (${row.requestsPerSecondRange[0].toFixed(0)}–${row.requestsPerSecondRange[1].toFixed(0)}) | ${ratio} | ${row.p50.toFixed(1)} | ${row.p99.toFixed(1)} | ${row.bytesPerResponse.toFixed(0)} | ${row.peakRssMiB.toFixed(0)} | ${row.failures} |`;
   };
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   return `# Server load test
@@ -241,7 +277,8 @@ Load average before / after: ${info.loadBefore} / ${info.loadAfter}.
 Server and load generator (autocannon 8, in the bench's own process) share the machine's cores.
 
 Setup: \`crcsync serve --root ../shared/corpus --quiet --workers P\` (fresh server per cell; P = 1,
-and auto = ${info.processes} here), the ${info.pages} corpus \`new\` pages (${(info.corpusBytes / 1024).toFixed(0)} KiB together)
+and auto = ${info.processes} here; "1 pinned": one server process held to CPU 0 with taskset while the load
+generator, this bench's process, is held to CPU 1, so neither takes the other's core), the ${info.pages} corpus \`new\` pages (${(info.corpusBytes / 1024).toFixed(0)} KiB together)
 requested round-robin; ${WARMUP_SECONDS} s warm-up then ${info.seconds} s per cell, every cell ${REPEATS} times (repeats
 interleaved). Clients: identity (\`Accept-Encoding: identity\`), gzip (level 6), brotli (quality 5),
 crcsync (\`If-Block\` of the pair's \`old\`, \`Accept-Encoding: gzip, br\`). Every response is produced per
@@ -263,7 +300,9 @@ Notes.
   is near gzip's; over the pairs where the delta wins it is the CPU ratio. See src/server/README.md
   "Scale".
 - With one process per core, HTTP parsing, file reads and every response's CPU spread over the cores;
-  the load generator shares them.
+  the load generator shares them. "1 pinned" gives the server one core of its own and the load
+  generator the other: compare its crcsync ÷ gzip range with the unpinned one-process rows to see
+  whether pinning makes the figure steadier (gzip's thread pool is held to the server's core too).
 - At 500 connections a cell is shorter than the queue: only responses that finish inside the window
   count, which makes that row noisy. Compare ratios within a row, not absolute numbers across runs.
 ${budgetNote(rows, info.processes)}`;
@@ -281,7 +320,7 @@ function budgetNote(rows: Row[], processes: number): string {
     if (row.client === 'identity' || row.connections === 1) return [];
     const alone = rows.find((other) => other.processes === row.processes && other.pages === row.pages && other.client === row.client && other.connections === 1);
     if (!alone || row.bytesPerResponse < 1.5 * alone.bytesPerResponse) return [];
-    return [`${row.client} at ${row.connections} connections (${row.processes === '1' ? 1 : processes} process${row.processes === '1' ? '' : 'es'}): ${(row.bytesPerResponse / 1024).toFixed(1)} KiB per response against ${(alone.bytesPerResponse / 1024).toFixed(1)} KiB at one`];
+    return [`${row.client} at ${row.connections} connections (${processesLabel(row.processes, processes)} process${row.processes === 'auto' ? 'es' : ''}): ${(row.bytesPerResponse / 1024).toFixed(1)} KiB per response against ${(alone.bytesPerResponse / 1024).toFixed(1)} KiB at one`];
   });
   if (!degraded.length) return '- No cell ran into the memory budgets: every client got the encoding it asked for.\n';
   return `- The memory budgets were full in these cells (responses much larger than the same client's at one connection: br fell back to gzip, gzip to the plain body, deltas to the normal response, as the defaults of --max-compression-memory and --max-delta-memory say): ${degraded.join('; ')}. Their req/s partly counts uncompressed answers, and the crcsync ÷ gzip ratio there compares budgets, not encodings.\n`;

@@ -306,7 +306,8 @@ export interface ServerResults {
  * bench/server.json as scripts/bench-server.ts writes it: `info` (machine,
  * repeats, processes of `--workers auto`) and `rows`, each a cell's medians
  * over the repeats with crcsync ÷ gzip per repeat. Only the rows over all
- * pages; the "delta-wins" rows (a subset of the pairs) stay in server.md.
+ * pages, unpinned; the "delta-wins" rows (a subset of the pairs) and the
+ * pinned ones stay in server.md.
  */
 export function readServerJson(root: Field): ServerResults {
   const info = root.get('info');
@@ -323,7 +324,8 @@ export function readServerJson(root: Field): ServerResults {
     cells: root
       .get('rows')
       .array()
-      .filter((row) => row.get('pages').string() === 'all')
+      // The pinned cells (one server process on a core of its own) answer a question about noise; server.md has them.
+      .filter((row) => row.get('pages').string() === 'all' && row.get('processes').string() !== 'pinned')
       .map((row) => {
         const processes = row.get('processes').string();
         const vsGzip = row.has('vsGzip') ? row.get('vsGzip').nullable((value) => value.get('median').number()) : null;

@@ -144,6 +144,8 @@ const SERVER = {
     serverRow(50, 'crcsync', 450, 0.9),
     serverRow(50, 'gzip', 400, null, 'delta-wins'),
     serverRow(50, 'crcsync', 800, 2, 'delta-wins'),
+    { ...serverRow(50, 'gzip', 300, null), processes: 'pinned' },
+    { ...serverRow(50, 'crcsync', 900, 3), processes: 'pinned' },
   ],
   cells: [],
 };
