@@ -24,6 +24,9 @@
 //                            extension that hooks requests as crcsync must: what the
 //                            hooks alone cost; scripts/bench-load/floor-extension,
 //                            chromium-floor-extension)
+//   --warm-assets            the HTTP cache on, pages no-cache and their scripts and
+//                            stylesheets cacheable (scripts/bench-load/asset-origin.ts):
+//                            a revisit with the assets cached; results in load-warm.*
 //
 // The "on" browser runs the test build (dist/firefox-test, dist/chromium-test):
 // the same code as the release build plus the test hooks, which is what lets
@@ -40,6 +43,7 @@ import { firefoxDriver } from './bench-load/firefox-driver';
 import { LoadPlan, measureLoad, Site } from './bench-load/load-sequence';
 import { BenchPage, corpusPages, demoPageIncluded, publish } from './bench-load/pages';
 import { ReferenceServer, startReferenceServer } from './bench-load/reference-server';
+import { AssetOrigin, startAssetOrigin } from './bench-load/asset-origin';
 import { Condition, LoadSample, pageResult, phaseSummary, ProfileResult, renderMarkdown, RESULT_FILE_STEMS, RunInfo, summarize } from './bench-load/report';
 import { LINK_PROFILES, LinkProfile, startThrottleProxy, ThrottleProxy } from './bench-load/throttle-proxy';
 
@@ -56,10 +60,11 @@ interface Options {
   out: string;
   note: string | null;
   floor: boolean;
+  warmAssets: boolean;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench-load: ${message}\nusage: node dist/bench-load.js [--browser firefox|chromium] [--profiles 1m,10m,none] [--runs N] [--pages TEXT] [--corpus DIR] [--out DIR] [--note TEXT] [--no-floor]\n`);
+  process.stderr.write(`bench-load: ${message}\nusage: node dist/bench-load.js [--browser firefox|chromium] [--profiles 1m,10m,none] [--runs N] [--pages TEXT] [--corpus DIR] [--out DIR] [--note TEXT] [--no-floor] [--warm-assets]\n`);
   process.exit(2);
 }
 
@@ -77,6 +82,7 @@ function parseOptions(argv: string[]): Options {
         out: { type: 'string' },
         note: { type: 'string' },
         'no-floor': { type: 'boolean', default: false },
+        'warm-assets': { type: 'boolean', default: false },
       },
     }));
   } catch (error) {
@@ -101,6 +107,7 @@ function parseOptions(argv: string[]): Options {
     out: values.out ? resolve(values.out) : join(ROOT, 'bench'),
     note: values.note ?? null,
     floor: !values['no-floor'],
+    warmAssets: values['warm-assets'] === true,
   };
 }
 
@@ -124,7 +131,7 @@ interface Rig {
   browsers: BenchBrowsers;
 }
 
-async function setUp(driver: LoadDriver, pages: BenchPage[], cleanup: Cleanup, withFloor: boolean): Promise<Rig> {
+async function setUp(driver: LoadDriver, pages: BenchPage[], cleanup: Cleanup, withFloor: boolean, warmAssets: boolean): Promise<Rig> {
   const root = mkdtempSync(join(tmpdir(), 'crcsync-bench-load-site-'));
   cleanup.add(() => rmSync(root, { recursive: true, force: true }));
   writeFileSync(join(root, 'bench-start.html'), '<!doctype html><title>bench-load</title><p>crcsync bench-load start page</p>\n');
@@ -139,7 +146,13 @@ async function setUp(driver: LoadDriver, pages: BenchPage[], cleanup: Cleanup, w
     return { server, proxy, root };
   };
   // The static server also answers the start page (the extension's control page is opened from it; Chromium's tabs rest on it).
-  const staticSite = await site(['--root', root]);
+  // --warm-assets: the same folder through an origin that lets browsers cache the assets (asset-origin.ts).
+  let origin: AssetOrigin | null = null;
+  if (warmAssets) {
+    origin = await startAssetOrigin(root);
+    cleanup.add(() => origin!.close());
+  }
+  const staticSite = await site(origin ? ['--upstream', origin.url] : ['--root', root]);
   const demoSite = pages.some((page) => page.kind === 'demo') ? await site(['--demo']) : null;
   progress(`servers: ${staticSite.server.url} (static)${demoSite ? `, ${demoSite.server.url} (demo)` : ''}; proxies ${staticSite.proxy.origin}${demoSite ? `, ${demoSite.proxy.origin}` : ''}`);
 
@@ -147,6 +160,7 @@ async function setUp(driver: LoadDriver, pages: BenchPage[], cleanup: Cleanup, w
     startUrl: `${staticSite.proxy.origin}/bench-start.html`,
     restingUrl: `${staticSite.server.url}/bench-start.html`,
     floor: withFloor,
+    httpCache: warmAssets,
     onCleanup: (step) => cleanup.add(step),
   });
   progress(`browsers: ${browsers.version}, with ${relative(ROOT, driver.extensionDir)} and without${browsers.floor && driver.floorExtensionDir ? `, and with ${relative(ROOT, driver.floorExtensionDir)} (floor)` : ''}`);
@@ -263,7 +277,8 @@ async function main(): Promise<void> {
     corpusNote = `${relative(ROOT, options.corpus)} is absent: only the demo site was measured, so nothing here is comparable with the corpus figures.`;
     progress(corpusNote);
   }
-  if (demoPageIncluded(options.filter)) pages.push({ kind: 'demo', name: 'demo-front-page', category: 'demo', path: '/' });
+  // With --warm-assets the demo page is left out: its assets are the demo server's, not the cacheable origin's.
+  if (demoPageIncluded(options.filter) && !options.warmAssets) pages.push({ kind: 'demo', name: 'demo-front-page', category: 'demo', path: '/' });
   if (!pages.length) usage(`no page matches --pages ${options.filter}`);
   progress(`${pages.length} pages, profiles ${options.profiles.map((profile) => profile.name).join(', ')}, ${options.runs} runs each`);
 
@@ -277,7 +292,7 @@ async function main(): Promise<void> {
   const results: ProfileResult[] = [];
   let browserVersion: string = options.browser;
   try {
-    const rig = await setUp(driver, pages, cleanup, options.floor);
+    const rig = await setUp(driver, pages, cleanup, options.floor, options.warmAssets);
     browserVersion = rig.browsers.version;
     for (const profile of options.profiles) {
       progress(`profile ${profile.label}`);
@@ -312,10 +327,11 @@ async function main(): Promise<void> {
     loadAverageAfter: loadavg(),
     seconds,
     note: options.note,
+    warmAssets: options.warmAssets,
   };
   mkdirSync(options.out, { recursive: true });
   const markdown = renderMarkdown(info, results, driver.text);
-  const stem = RESULT_FILE_STEMS[options.browser];
+  const stem = `${RESULT_FILE_STEMS[options.browser]}${options.warmAssets ? '-warm' : ''}`;
   writeFileSync(join(options.out, `${stem}.md`), markdown);
   // Each profile names the browser it was measured in, for readers that put several runs side by side (bench:report).
   const profiles = results.map((result) => ({ browser: browserVersion, ...result }));

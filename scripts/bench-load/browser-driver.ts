@@ -50,6 +50,8 @@ export interface BrowserSetUp {
   /** The same page straight from the server, not through the proxy: where a tab may rest between visits without touching the link. */
   restingUrl: string;
   floor: boolean;
+  /** Keep the browser's HTTP cache on (--warm-assets); off otherwise, so every load goes to the network. */
+  httpCache: boolean;
   /** Registers something to stop when the bench ends, whatever happens. */
   onCleanup(step: () => Promise<void> | void): void;
 }

@@ -184,10 +184,10 @@ async function floorAttached(chromium: BenchChromium): Promise<void> {
   });
 }
 
-/** The bench tab: HTTP cache off, at the resting page. */
-async function benchTab(chromium: BenchChromium, restingUrl: string): Promise<Page> {
+/** The bench tab: HTTP cache off (on with --warm-assets), at the resting page. */
+async function benchTab(chromium: BenchChromium, restingUrl: string, httpCache: boolean): Promise<Page> {
   const tab = await chromium.browser.newPage();
-  await tab.setCacheEnabled(false);
+  await tab.setCacheEnabled(httpCache);
   await tab.goto(restingUrl, { waitUntil: 'load', timeout: WAIT_MS });
   return tab;
 }
@@ -232,13 +232,13 @@ export function chromiumDriver(root: string): LoadDriver {
           await tab.goto(options.restingUrl, { waitUntil: 'load', timeout: WAIT_MS });
         },
       });
-      const onTab = await benchTab(withExtension, options.restingUrl);
+      const onTab = await benchTab(withExtension, options.restingUrl, options.httpCache);
       await navigationsIntercepted(control, onTab, options.restingUrl);
-      const floorTab = floor ? await benchTab(floor, options.restingUrl) : null;
+      const floorTab = floor ? await benchTab(floor, options.restingUrl, options.httpCache) : null;
       if (floor) await floorAttached(floor);
       return {
         on: browsing('on', onTab, control),
-        off: browsing('off', await benchTab(without, options.restingUrl), null),
+        off: browsing('off', await benchTab(without, options.restingUrl, options.httpCache), null),
         floor: floor && floorTab ? browsing('floor', floorTab, null) : null,
         version: withExtension.version,
       };

@@ -54,7 +54,10 @@ export interface BenchFirefox {
 }
 
 /** Launches Firefox with a fresh profile; installs the extension at `extensionDir` when given. */
-export async function launchBenchFirefox(extensionDir: string | null): Promise<BenchFirefox> {
+/** BENCH_PREFS with the HTTP cache on (--warm-assets). */
+const WARM_CACHE_PREFS: Record<string, unknown> = { ...BENCH_PREFS, 'browser.cache.disk.enable': true, 'browser.cache.memory.enable': true };
+
+export async function launchBenchFirefox(extensionDir: string | null, httpCache = false): Promise<BenchFirefox> {
   const profileDir = mkdtempSync(join(tmpdir(), 'crcsync-bench-load-profile-'));
   const browser = await puppeteer.launch({
     browser: 'firefox',
@@ -62,7 +65,7 @@ export async function launchBenchFirefox(extensionDir: string | null): Promise<B
     headless: true,
     userDataDir: profileDir,
     protocolTimeout: WAIT_MS * 2,
-    extraPrefsFirefox: BENCH_PREFS,
+    extraPrefsFirefox: httpCache ? WARM_CACHE_PREFS : BENCH_PREFS,
   });
   const close = async () => {
     await browser.close().catch(() => undefined);
@@ -161,7 +164,7 @@ export function firefoxDriver(root: string): LoadDriver {
     },
     async setUp(options: BrowserSetUp): Promise<BenchBrowsers> {
       const launch = async (dir: string | null): Promise<BenchFirefox> => {
-        const firefox = await launchBenchFirefox(dir);
+        const firefox = await launchBenchFirefox(dir, options.httpCache);
         options.onCleanup(() => firefox.close());
         return firefox;
       };

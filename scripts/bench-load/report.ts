@@ -270,6 +270,8 @@ export interface RunInfo {
   loadAverageAfter: number[];
   seconds: number;
   note: string | null;
+  /** --warm-assets: the HTTP cache on, pages no-cache from scripts/bench-load/asset-origin.ts, assets cacheable. */
+  warmAssets?: boolean;
 }
 
 /** Where each browser's results go in bench/ (.md and .json): Firefox's are the original load.*. */
@@ -349,6 +351,11 @@ export function renderMarkdown(info: RunInfo, results: ProfileResult[], text: Br
     '## Setup',
     '',
     `- **Conditions.** ${text.conditions(info.floor)}`,
+    ...(info.warmAssets
+      ? [
+          '- **Warm assets (`--warm-assets`), which changes the above:** the HTTP cache is on in every condition, and `crcsync serve --upstream` fronts a small origin (scripts/bench-load/asset-origin.ts) that sends pages as `Cache-Control: no-cache` with no validator (every visit fetches them whole) and scripts and stylesheets as cacheable for a day. The measured visit finds them in the cache from the base visit, as a real revisit mostly does: the document is what it waits for. The demo page is left out.',
+        ]
+      : []),
     `- **Pages.** ${info.corpus ? `The changed HTML pairs of \`${info.corpus}\` (one file per pair, served by \`crcsync serve --root\`; their same-origin scripts and stylesheets are not in the corpus: the bench serves a one-line placeholder for each, in both conditions, since with 404s Firefox re-requests a varying number of head scripts per load, scripts/bench-load/subresources.ts)` : 'No corpus pages'}${info.demo ? `${info.corpus ? ', and t' : '; t'}he demo front page (\`crcsync serve --demo\`), which changes on every request; with the HTTP cache off its stylesheet and script are fetched again on every load, so "on" gets them as near-empty deltas: it is not in the "corpus only" rows` : ''}.`,
     '- **One load.** Visit the old version unthrottled (the extension keeps it as its base; "off" makes the same visit; from the second run on, "on" gets this visit as a delta against the previous new version), switch the server to the new version, close every connection at the proxy (nothing of keep-alive carries into the measured load, in either condition), set the link profile, then the measured visit, starting from the page the tab rests on between visits (see Conditions). Per page and run the two conditions follow each other, and which goes first alternates. One warm-up sequence per condition and profile is not counted.',
     "- **Link.** A TCP proxy on 127.0.0.1 in front of the server (`scripts/bench-load/throttle-proxy.ts`), in the path for every profile (\"none\" too): one link per direction shared by all connections, 1460-byte segments (+40 header bytes) serialized at the link rate, RTT/2 added each way, one RTT charged to each new connection for its handshake. Not modelled: slow start, loss.",
