@@ -19,7 +19,8 @@ import { CorpusPair, readCorpus } from './bench-wire/corpus';
 import { median } from './bench-wire/stats';
 import { checkHashes, checkMatches } from './native/equality';
 import { COUNTED_BYTES, InstructionCountError, countInstructions, hasValgrind, instructionsPerByte } from './native/instructions';
-import { BenchInputs, Kernel, buildKernels, prepareInputs, timeWasm } from './native/kernels';
+import { mbPerSecond } from './bench-timing';
+import { BenchInputs, Kernel, buildKernels, prepareInputs } from './native/kernels';
 import { NATIVE_CFLAGS, compileNative, findCompiler } from './native/native-core';
 import { KernelResult, NativeReportInfo, renderNativeReport } from './native/report';
 
@@ -97,7 +98,7 @@ function timeRounds(kernels: readonly Kernel[], binary: string, rounds: number, 
         const timing = kernel.native(binary, minMs);
         samples[index].native.push(timing.bytes / timing.seconds / 1e6);
       };
-      const wasm = () => samples[index].wasm.push(timeWasm(kernel.wasm, kernel.bytesPerRun, minMs));
+      const wasm = () => samples[index].wasm.push(mbPerSecond(kernel.wasm, kernel.bytesPerRun, minMs));
       if (round % 2) {
         native();
         wasm();
@@ -105,7 +106,7 @@ function timeRounds(kernels: readonly Kernel[], binary: string, rounds: number, 
         wasm();
         native();
       }
-      samples[index].engine.push(timeWasm(kernel.engine, kernel.bytesPerRun, minMs));
+      samples[index].engine.push(mbPerSecond(kernel.engine, kernel.bytesPerRun, minMs));
     });
     process.stderr.write('.');
   }

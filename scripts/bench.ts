@@ -24,6 +24,7 @@ import { nobleSha1 } from '../src/protocol/sha1';
 import { DeltaTransform } from '../src/server/delta-transform';
 import { nodeSha1 } from '../src/server/node-codecs';
 import { realisticBody, worstCases } from './bench-bodies';
+import { mbPerSecond } from './bench-timing';
 
 const ROOT = resolve(__dirname, '..');
 const CORPUS = resolve(ROOT, '../shared/corpus');
@@ -42,17 +43,7 @@ interface Row {
 function throughput(bytes: number, fn: () => void): number {
   fn(); // warm up
   let best = 0;
-  for (let round = 0; round < 5; round++) {
-    let runs = 0;
-    const start = process.hrtime.bigint();
-    let elapsed = 0;
-    do {
-      fn();
-      runs++;
-      elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-    } while (elapsed < MIN_SECONDS / 5);
-    best = Math.max(best, (bytes * runs) / elapsed / 1e6);
-  }
+  for (let round = 0; round < 5; round++) best = Math.max(best, mbPerSecond(fn, bytes, (MIN_SECONDS / 5) * 1000));
   return best;
 }
 

@@ -2,6 +2,7 @@
 // The background is the only writer; the popup asks it through messages.
 // Pure functions here; storage access lives in background/settings-store.ts.
 
+import { isCrcsyncEligibleUrl } from '../../src/protocol/client-policy';
 import { IS_TEST_BUILD } from './build-flags';
 
 /**
@@ -209,6 +210,22 @@ export function isOriginEnabled(settings: SettingsView, origin: string): boolean
   if (choice !== undefined) return choice;
   if (settings.enableAllCapable && isOriginCapable(settings, origin)) return true;
   return settings.localTestOriginsEnabled && isLocalTestOrigin(origin);
+}
+
+/**
+ * The origins crcsync may go to that are on by name: switched on by the user,
+ * or capable under "every site that supports it" and not switched off
+ * (isOriginEnabled's rule, as a list; the test build's local origins aside).
+ * Empty when crcsync is off.
+ */
+export function namedEnabledOrigins(settings: SettingsView): string[] {
+  if (!settings.enabled) return [];
+  const origins = new Set<string>();
+  for (const [origin, on] of Object.entries(settings.sites)) if (on) origins.add(origin);
+  if (settings.enableAllCapable) {
+    for (const origin of Object.keys(settings.capableOrigins)) if (settings.sites[origin] !== false) origins.add(origin);
+  }
+  return [...origins].filter((origin) => isCrcsyncEligibleUrl(`${origin}/`));
 }
 
 export function isOriginCapable(learned: LearnedSites, origin: string): boolean {

@@ -120,15 +120,3 @@ export function buildKernels(module: WebAssembly.Module, engine: CrcEngine, inpu
   ];
 }
 
-/** MB/s of fn over at least minMs (fn processes bytesPerRun bytes per call). */
-export function timeWasm(fn: () => void, bytesPerRun: number, minMs: number): number {
-  let runs = 0;
-  const start = process.hrtime.bigint();
-  let elapsed = 0;
-  do {
-    fn();
-    runs++;
-    elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-  } while (elapsed < minMs / 1000);
-  return (bytesPerRun * runs) / elapsed / 1e6;
-}

@@ -4,19 +4,9 @@
 // the hashing — and not the host's copying. src/core/wasm-engine.ts (the
 // engine every adapter uses) is timed separately, as the figure users get.
 
+import { CoreExports, instantiate } from '../../src/core/wasm-engine';
 import { FoundBlock } from './native-core';
 
-interface CoreExports {
-  memory: WebAssembly.Memory;
-  hashInput: WebAssembly.Global;
-  matcherReset(blockCount: number, fileSize: number): number;
-  reserveInput(length: number): number;
-  scan(): number;
-  matchedBlock(): number;
-  matchedLength(): number;
-  scratch(length: number): number;
-  blockHashes(ptr: number, length: number, blockCount: number, out: number): void;
-}
 
 export class WasmKernelError extends Error {
   constructor(message: string) {
@@ -25,7 +15,6 @@ export class WasmKernelError extends Error {
   }
 }
 
-const instantiate = (module: WebAssembly.Module) => new WebAssembly.Instance(module, {}).exports as unknown as CoreExports;
 
 /** Block hashing of one body held in its own instance's memory. */
 export class WasmHashKernel {

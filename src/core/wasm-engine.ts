@@ -4,7 +4,8 @@
 
 import { BlockMatcher, CrcEngine, MatchListener, MAX_MATCH_BLOCKS } from './crc-engine';
 
-interface CoreExports {
+/** The core's exports (core-wasm/README.md ABI). */
+export interface CoreExports {
   memory: WebAssembly.Memory;
   hashInput: WebAssembly.Global;
   matcherReset(blockCount: number, fileSize: number): number;
@@ -24,7 +25,8 @@ interface CoreExports {
  */
 const SLICE_BYTES = 64 * 1024;
 
-function instantiate(module: WebAssembly.Module): CoreExports {
+/** A fresh instance of the core (its own linear memory and match state). */
+export function instantiate(module: WebAssembly.Module): CoreExports {
   return new WebAssembly.Instance(module, {}).exports as unknown as CoreExports;
 }
 

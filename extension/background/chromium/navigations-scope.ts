@@ -10,7 +10,7 @@
 //   (Fetch.enable patterns): a link to another site leaves without a stop.
 
 import { isCrcsyncEligibleUrl, originOf } from '../../../src/protocol/client-policy';
-import { SettingsView, isOriginEnabled } from '../../shared/settings';
+import { SettingsView, isOriginEnabled, namedEnabledOrigins } from '../../shared/settings';
 import type { FetchRequestPattern } from './cdp';
 
 /** The mode is on: the user's setting, crcsync itself on, and the debugger permission held. */
@@ -36,12 +36,7 @@ const LOCAL_TEST_URL_PATTERNS = ['http://127.0.0.1/*', 'http://127.0.0.1:*/*', '
  */
 export function enabledUrlPatterns(settings: SettingsView): string[] {
   if (!settings.enabled) return [];
-  const origins = new Set<string>();
-  for (const [origin, on] of Object.entries(settings.sites)) if (on) origins.add(origin);
-  if (settings.enableAllCapable) {
-    for (const origin of Object.keys(settings.capableOrigins)) if (settings.sites[origin] !== false) origins.add(origin);
-  }
-  const patterns = [...origins].filter((origin) => isCrcsyncEligibleUrl(`${origin}/`)).map((origin) => `${origin}/*`);
+  const patterns = namedEnabledOrigins(settings).map((origin) => `${origin}/*`);
   if (settings.localTestOriginsEnabled) patterns.push(...LOCAL_TEST_URL_PATTERNS);
   return patterns;
 }

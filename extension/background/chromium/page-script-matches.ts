@@ -2,8 +2,7 @@
 // (page-scripts.ts does the registering). Pure: no browser API, so the rules
 // are unit-tested on their own.
 
-import { isCrcsyncEligibleUrl } from '../../../src/protocol/client-policy';
-import { SettingsView, permissionPatternFor } from '../../shared/settings';
+import { SettingsView, namedEnabledOrigins, permissionPatternFor } from '../../shared/settings';
 
 /** The isolated-world relay and the main-world wrapper, in the order they must run (scripts/build-extension.mjs writes both files). */
 export const PAGE_SCRIPTS = [
@@ -17,12 +16,7 @@ const LOCAL_TEST_PATTERNS = ['http://127.0.0.1/*', 'http://localhost/*'];
 /** Match patterns of every site crcsync is on for (sorted, no duplicates); empty when crcsync is off. */
 export function pageScriptMatches(settings: SettingsView): string[] {
   if (!settings.enabled) return [];
-  const origins = new Set<string>();
-  for (const [origin, on] of Object.entries(settings.sites)) if (on) origins.add(origin);
-  if (settings.enableAllCapable) {
-    for (const origin of Object.keys(settings.capableOrigins)) if (settings.sites[origin] !== false) origins.add(origin);
-  }
-  const patterns = new Set([...origins].filter((origin) => isCrcsyncEligibleUrl(`${origin}/`)).map(permissionPatternFor));
+  const patterns = new Set(namedEnabledOrigins(settings).map(permissionPatternFor));
   if (settings.localTestOriginsEnabled) for (const pattern of LOCAL_TEST_PATTERNS) patterns.add(pattern);
   return [...patterns].sort();
 }
