@@ -24,6 +24,9 @@
 //                            extension that hooks requests as crcsync must: what the
 //                            hooks alone cost; scripts/bench-load/floor-extension,
 //                            chromium-floor-extension)
+//   --no-ideal               skip the "ideal" condition (the browser without extension,
+//                            its document charged on the link as crcsync's answer of the
+//                            same page and run: crcsync's bytes at no cost, measured)
 //   --warm-assets            the HTTP cache on, pages no-cache and their scripts and
 //                            stylesheets cacheable (scripts/bench-load/asset-origin.ts):
 //                            a revisit with the assets cached; results in load-warm.*
@@ -45,7 +48,7 @@ import { BenchPage, corpusPages, demoPageIncluded, publish } from './bench-load/
 import { ReferenceServer, startReferenceServer } from './bench-load/reference-server';
 import { AssetOrigin, startAssetOrigin } from './bench-load/asset-origin';
 import { Condition, LoadSample, pageResult, phaseSummary, ProfileResult, renderMarkdown, RESULT_FILE_STEMS, RunInfo, summarize } from './bench-load/report';
-import { LINK_PROFILES, LinkProfile, startThrottleProxy, ThrottleProxy } from './bench-load/throttle-proxy';
+import { LINK_PROFILES, LinkProfile, ResponseCharge, startThrottleProxy, ThrottleProxy } from './bench-load/throttle-proxy';
 
 const ROOT = resolve(__dirname, '..');
 const DEFAULT_CORPUS = resolve(ROOT, '../shared/corpus');
@@ -60,11 +63,12 @@ interface Options {
   out: string;
   note: string | null;
   floor: boolean;
+  ideal: boolean;
   warmAssets: boolean;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench-load: ${message}\nusage: node dist/bench-load.js [--browser firefox|chromium] [--profiles 1m,10m,none] [--runs N] [--pages TEXT] [--corpus DIR] [--out DIR] [--note TEXT] [--no-floor] [--warm-assets]\n`);
+  process.stderr.write(`bench-load: ${message}\nusage: node dist/bench-load.js [--browser firefox|chromium] [--profiles 1m,10m,none] [--runs N] [--pages TEXT] [--corpus DIR] [--out DIR] [--note TEXT] [--no-floor] [--no-ideal] [--warm-assets]\n`);
   process.exit(2);
 }
 
@@ -82,6 +86,7 @@ function parseOptions(argv: string[]): Options {
         out: { type: 'string' },
         note: { type: 'string' },
         'no-floor': { type: 'boolean', default: false },
+        'no-ideal': { type: 'boolean', default: false },
         'warm-assets': { type: 'boolean', default: false },
       },
     }));
@@ -107,6 +112,7 @@ function parseOptions(argv: string[]): Options {
     out: values.out ? resolve(values.out) : join(ROOT, 'bench'),
     note: values.note ?? null,
     floor: !values['no-floor'],
+    ideal: !values['no-ideal'],
     warmAssets: values['warm-assets'] === true,
   };
 }
@@ -209,10 +215,23 @@ function conditionOrder(conditions: readonly Condition[], turn: number): Conditi
   return [...conditions.slice(shift), ...conditions.slice(0, shift)];
 }
 
-async function measureProfile(rig: Rig, pages: BenchPage[], profile: LinkProfile, runs: number): Promise<ProfileResult> {
+/**
+ * What the "ideal" load's document is charged as: the "on" load's document
+ * (delta body, If-Block upload) of the same page and run, against the br body
+ * "off" got. Null when either is missing (then no ideal load is made).
+ */
+function idealChargeFor(page: BenchPage, on: LoadSample | undefined, off: LoadSample | undefined): ResponseCharge | null {
+  if (!on || !off || on.excludedBecause || off.excludedBecause) return null;
+  if (!on.documentSentBytes || !off.documentSentBytes) return null;
+  return { path: page.path, bodyCharge: on.documentSentBytes / off.documentSentBytes, extraUpBytes: on.documentExchange?.ifBlockHeaderBytes ?? 0 };
+}
+
+async function measureProfile(rig: Rig, pages: BenchPage[], profile: LinkProfile, runs: number, withIdeal: boolean): Promise<ProfileResult> {
   const started = Date.now();
   const { on, off, floor } = rig.browsers;
   const conditions: Condition[] = floor ? ['on', 'off', 'floor'] : ['on', 'off'];
+  const shown: Condition[] = withIdeal ? [...conditions, 'ideal'] : conditions;
+  // "ideal" is the browser without extension, with the document charged as crcsync's (idealChargeFor).
   const browsing = (condition: Condition): Browsing => (condition === 'on' ? on : condition === 'floor' && floor ? floor : off);
   // Warm-up: one sequence per condition on the first page, not counted.
   for (const condition of conditions) {
@@ -228,11 +247,18 @@ async function measureProfile(rig: Rig, pages: BenchPage[], profile: LinkProfile
         samples.push(sample);
         got[condition] = sample;
       }
+      // After on and off of this page and run, whose sizes it takes (so it always comes last).
+      const charge = withIdeal ? idealChargeFor(page, got.on, got.off) : null;
+      if (charge) {
+        const sample = await measureOrReport(browsing('ideal'), { page, site: siteOf(rig, page), profile, run, position: conditions.length, charge });
+        samples.push(sample);
+        got.ideal = sample;
+      }
       const show = (sample: LoadSample | undefined) =>
         sample
           ? `${sample.loadEventEnd.toFixed(0)} ms, ${(sample.bytesDown / 1024).toFixed(1)} KiB${sample.deltaDeclined ? ` [no delta: pass=${sample.deltaDeclined}]` : ''}${sample.excludedBecause ? ` [NOT COUNTED: ${sample.excludedBecause}]` : ''}`
           : '–';
-      progress(`[${profile.name}] run ${run + 1}/${runs} ${page.name}: ${conditions.map((condition) => `${condition} ${show(got[condition])}`).join(' | ')}`);
+      progress(`[${profile.name}] run ${run + 1}/${runs} ${page.name}: ${shown.map((condition) => `${condition} ${show(got[condition])}`).join(' | ')}`);
     }
   }
   const results = pages.map((page) => pageResult(page.name, page.kind, samples, profile));
@@ -296,7 +322,7 @@ async function main(): Promise<void> {
     browserVersion = rig.browsers.version;
     for (const profile of options.profiles) {
       progress(`profile ${profile.label}`);
-      const result = await measureProfile(rig, pages, profile, options.runs);
+      const result = await measureProfile(rig, pages, profile, options.runs, options.ideal);
       results.push(result);
       const corpus = result.corpus;
       progress(
@@ -323,6 +349,7 @@ async function main(): Promise<void> {
     demo: pages.some((page) => page.kind === 'demo'),
     extension: relative(ROOT, driver.extensionDir),
     floor: options.floor,
+    ideal: options.ideal,
     loadAverageBefore,
     loadAverageAfter: loadavg(),
     seconds,

@@ -14,7 +14,7 @@ import { Browsing, ExtensionControl, checkDom, visit, waitFor } from './browser-
 import { BenchPage, CorpusPage, decodePage, publish } from './pages';
 import type { LoggedResponse, ReferenceServer } from './reference-server';
 import type { ExchangeCost, LoadSample } from './report';
-import { LINK_PROFILES, LinkProfile, ThrottleProxy } from './throttle-proxy';
+import { LINK_PROFILES, LinkProfile, ResponseCharge, ThrottleProxy } from './throttle-proxy';
 
 /** Exchange outcomes after which the record will not change. */
 const FINAL_OUTCOMES = new Set(['verified', 'fell-back', 'stored', 'passed', 'failed']);
@@ -47,6 +47,8 @@ export interface LoadPlan {
   profile: LinkProfile;
   run: number;
   position: number;
+  /** "ideal" only: what the document is charged as on the link (the proxy's ResponseCharge). */
+  charge?: ResponseCharge | null;
 }
 
 interface PageTexts {
@@ -78,6 +80,7 @@ function costOf(record: ExchangeRecord): ExchangeCost {
     rebuildMs: record.rebuildMs,
     wireBytes: record.wireBytes,
     fullBytes: record.fullBytes,
+    ifBlockHeaderBytes: record.ifBlock ? `If-Block: ${record.ifBlock}\r\n`.length : 0,
     phases: numeric,
   };
 }
@@ -124,6 +127,7 @@ export async function measureLoad(browsing: Browsing, plan: LoadPlan): Promise<L
   if (page.kind === 'corpus') publish(site.root, page, 'new');
   proxy.closeConnections();
   proxy.setProfile(profile);
+  if (plan.charge) proxy.chargeNext(plan.charge);
 
   // 3. The measured visit.
   const before = proxy.counters();
@@ -150,6 +154,7 @@ export async function measureLoad(browsing: Browsing, plan: LoadPlan): Promise<L
     if (documentLog.length !== 1) problems.push(`server logged ${documentLog.length} responses for the page`);
     const served = documentLog.at(-1);
     if (served && (served.status !== 200 || served.aborted)) problems.push(`server answered ${served.status}${served.aborted ? ' (aborted)' : ''}`);
+    if (plan.charge && !proxy.chargeApplied()) problems.push('the document was not charged as crcsync\'s (no request for it at the proxy)');
 
     if (browsing.condition === 'on') {
       const { document, all } = await documentRecord(browsing.control!, url, visitStartedAt);
@@ -193,7 +198,8 @@ export async function measureLoad(browsing: Browsing, plan: LoadPlan): Promise<L
   const documentLog = logged.filter((entry) => entry.url === page.path && entry.method === 'GET').at(-1);
   return {
     page: page.name,
-    condition: browsing.condition,
+    // The ideal load is the plain browser's, with its document charged as crcsync's.
+    condition: plan.charge ? 'ideal' : browsing.condition,
     run: plan.run,
     position: plan.position,
     responseStart: timing.responseStart,
@@ -210,5 +216,6 @@ export async function measureLoad(browsing: Browsing, plan: LoadPlan): Promise<L
     deltaDeclined,
     documentExchange,
     verifiedExchanges,
+    ...(plan.charge ? { idealCharge: { bodyCharge: plan.charge.bodyCharge, extraUpBytes: plan.charge.extraUpBytes } } : {}),
   };
 }

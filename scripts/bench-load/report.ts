@@ -7,10 +7,14 @@
 // with a do-nothing extension that hooks requests the way crcsync must
 // (scripts/bench-load/floor-extension, chromium-floor-extension): it gets br
 // like "off", so off ÷ floor is what the browser's mechanism alone costs.
+// "ideal" (optional) is the browser without extension, given br, with the
+// document charged on the link as if it were crcsync's answer (the proxy's
+// ResponseCharge: the delta's size, the If-Block upload): crcsync's bytes
+// at no cost at all, measured, so off ÷ ideal is what those bytes can buy.
 
 import { LinkProfile, SEGMENT_BYTES, SEGMENT_OVERHEAD_BYTES } from './throttle-proxy';
 
-export type Condition = 'on' | 'off' | 'floor';
+export type Condition = 'on' | 'off' | 'floor' | 'ideal';
 
 /** One measured load (the visit to the new version, after the base visit). */
 export interface LoadSample {
@@ -41,6 +45,8 @@ export interface LoadSample {
    * user gets. Null for a delta.
    */
   deltaDeclined: string | null;
+  /** "ideal" only: what the document was charged as (the "on" load of the same page and run). */
+  idealCharge?: { bodyCharge: number; extraUpBytes: number } | null;
   /** "on" only: the document's exchange record (durationMs, rebuildMs, phases when the extension reports them). */
   documentExchange: ExchangeCost | null;
   /** "on" only: every verified exchange of the load (document and same-site subresources). */
@@ -55,6 +61,8 @@ export interface ExchangeCost {
   rebuildMs: number | null;
   wireBytes: number | null;
   fullBytes: number;
+  /** The If-Block request header line as sent (name, value, CRLF), 0 without one. */
+  ifBlockHeaderBytes?: number;
   phases: Record<string, number> | null;
 }
 
@@ -85,6 +93,8 @@ export interface PageResult {
   off: ConditionMedians;
   /** Null when the floor condition was not measured. */
   floor: ConditionMedians | null;
+  /** Null when the ideal condition was not measured. */
+  ideal: ConditionMedians | null;
   /** off ÷ on of the medians; null when a side has no counted load. */
   loadRatio: number | null;
   interactiveRatio: number | null;
@@ -100,6 +110,10 @@ export interface PageResult {
   boundLoadRatio: number | null;
   /** As boundLoadRatio, with the floor's measured cost added back: the best an extension on Firefox's hooks could do with these bytes. */
   floorBoundLoadRatio: number | null;
+  /** off ÷ ideal: crcsync's bytes at no cost, measured in the browser (head chains and all); null when not measured. */
+  idealLoadRatio: number | null;
+  /** ideal ÷ on: how far crcsync is from its own bytes at no cost (1: no cost at all). */
+  onToIdealRatio: number | null;
 }
 
 export interface Summary {
@@ -110,6 +124,10 @@ export interface Summary {
   medianFloorLoadRatio: number | null;
   medianBoundLoadRatio: number | null;
   medianFloorBoundLoadRatio: number | null;
+  medianIdealLoadRatio: number | null;
+  medianOnToIdealRatio: number | null;
+  /** The worst page of the ideal condition (off ÷ ideal): the most any crcsync client could gain there with these bytes. */
+  worstIdealPage: { page: string; loadRatio: number } | null;
   /** Pages whose median load was sooner with crcsync (load ratio > 1). */
   pagesAhead: number;
   worstPage: { page: string; loadRatio: number } | null;
@@ -176,6 +194,8 @@ export function pageResult(page: string, kind: 'corpus' | 'demo', samples: LoadS
   const off = conditionMedians(mine.filter((sample) => sample.condition === 'off'));
   const floorSamples = mine.filter((sample) => sample.condition === 'floor');
   const floor = floorSamples.length ? conditionMedians(floorSamples) : null;
+  const idealSamples = mine.filter((sample) => sample.condition === 'ideal');
+  const ideal = idealSamples.length ? conditionMedians(idealSamples) : null;
   const saved = off.bytesDown !== null && on.bytesDown !== null ? transferMs(off.bytesDown - on.bytesDown, profile) : null;
   // Unthrottled, saved bytes save no measurable time: the bound is brotli's own load.
   const bestOn = off.loadEventEnd !== null && saved !== null ? off.loadEventEnd - saved : null;
@@ -186,12 +206,15 @@ export function pageResult(page: string, kind: 'corpus' | 'demo', samples: LoadS
     on,
     off,
     floor,
+    ideal,
     loadRatio: ratio(off.loadEventEnd, on.loadEventEnd),
     interactiveRatio: ratio(off.domInteractive, on.domInteractive),
     bytesRatio: ratio(off.bytesDown, on.bytesDown),
     floorLoadRatio: floor ? ratio(off.loadEventEnd, floor.loadEventEnd) : null,
     boundLoadRatio: ratio(off.loadEventEnd, bestOn),
     floorBoundLoadRatio: bestOn !== null && floorCost !== null ? ratio(off.loadEventEnd, bestOn + floorCost) : null,
+    idealLoadRatio: ideal ? ratio(off.loadEventEnd, ideal.loadEventEnd) : null,
+    onToIdealRatio: ideal ? ratio(ideal.loadEventEnd, on.loadEventEnd) : null,
   };
 }
 
@@ -199,6 +222,9 @@ export function summarize(pages: PageResult[]): Summary {
   const compared = pages.filter((page) => page.loadRatio !== null);
   const ratios = (pick: (page: PageResult) => number | null) => compared.map(pick).filter((value): value is number => value !== null);
   const worst = compared.reduce<PageResult | null>((lowest, page) => (lowest === null || page.loadRatio! < lowest.loadRatio! ? page : lowest), null);
+  const worstIdeal = compared
+    .filter((page) => page.idealLoadRatio !== null)
+    .reduce<PageResult | null>((lowest, page) => (lowest === null || page.idealLoadRatio! < lowest.idealLoadRatio! ? page : lowest), null);
   return {
     pages: compared.length,
     medianLoadRatio: median(ratios((page) => page.loadRatio)),
@@ -207,6 +233,9 @@ export function summarize(pages: PageResult[]): Summary {
     medianFloorLoadRatio: median(ratios((page) => page.floorLoadRatio)),
     medianBoundLoadRatio: median(ratios((page) => page.boundLoadRatio)),
     medianFloorBoundLoadRatio: median(ratios((page) => page.floorBoundLoadRatio)),
+    medianIdealLoadRatio: median(ratios((page) => page.idealLoadRatio)),
+    medianOnToIdealRatio: median(ratios((page) => page.onToIdealRatio)),
+    worstIdealPage: worstIdeal ? { page: worstIdeal.page, loadRatio: worstIdeal.idealLoadRatio! } : null,
     pagesAhead: compared.filter((page) => page.loadRatio! > 1).length,
     worstPage: worst ? { page: worst.page, loadRatio: worst.loadRatio! } : null,
     onLoads: pages.reduce((sum, page) => sum + page.on.runs, 0),
@@ -266,6 +295,8 @@ export interface RunInfo {
   extension: string;
   /** The floor condition was measured. */
   floor: boolean;
+  /** The ideal condition was measured (absent in runs before it existed). */
+  ideal?: boolean;
   loadAverageBefore: number[];
   loadAverageAfter: number[];
   seconds: number;
@@ -304,14 +335,14 @@ function pageTable(result: ProfileResult): string[] {
   const lines = [
     `### ${result.profile.label}`,
     '',
-    '| page | load on | load off | load floor | load off÷on | interactive on | interactive off | interactive off÷on | KiB down on | KiB down off | doc KiB on | doc KiB off | counted runs on/off |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| page | load on | load off | load floor | load ideal | load off÷on | load off÷ideal | interactive on | interactive off | interactive off÷on | KiB down on | KiB down off | doc KiB on | doc KiB off | counted runs on/off |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const page of result.pages) {
     const excluded = page.on.excluded + page.off.excluded;
     const notes = [excluded ? `${excluded} excl.` : '', page.on.declined ? `${page.on.declined} no-gain` : ''].filter(Boolean).join(', ');
     lines.push(
-      `| ${page.page} | ${ms(page.on.loadEventEnd)} | ${ms(page.off.loadEventEnd)} | ${ms(page.floor?.loadEventEnd ?? null)} | ${times(page.loadRatio)} | ${ms(page.on.domInteractive)} | ${ms(page.off.domInteractive)} | ${times(page.interactiveRatio)} | ${kib(page.on.bytesDown)} | ${kib(page.off.bytesDown)} | ${kib(page.on.documentSentBytes)} | ${kib(page.off.documentSentBytes)} | ${page.on.runs}/${page.off.runs}${notes ? ` (${notes})` : ''} |`,
+      `| ${page.page} | ${ms(page.on.loadEventEnd)} | ${ms(page.off.loadEventEnd)} | ${ms(page.floor?.loadEventEnd ?? null)} | ${ms(page.ideal?.loadEventEnd ?? null)} | ${times(page.loadRatio)} | ${times(page.idealLoadRatio)} | ${ms(page.on.domInteractive)} | ${ms(page.off.domInteractive)} | ${times(page.interactiveRatio)} | ${kib(page.on.bytesDown)} | ${kib(page.off.bytesDown)} | ${kib(page.on.documentSentBytes)} | ${kib(page.off.documentSentBytes)} | ${page.on.runs}/${page.off.runs}${notes ? ` (${notes})` : ''} |`,
     );
   }
   return lines;
@@ -332,6 +363,26 @@ function phaseTable(results: ProfileResult[]): string[] {
       return stat ? `${stat.median.toFixed(1)} (n=${stat.count})` : '–';
     }).join(' | ')} |`);
   }
+  return lines;
+}
+
+/** The measured bound (the "ideal" condition), when it was measured. */
+function idealSection(results: ProfileResult[], info: RunInfo): string[] {
+  if (!info.ideal) return [];
+  const lines = [
+    '## What crcsync\'s bytes can buy, measured ("ideal")',
+    '',
+    'The "ideal" load is the browser without any extension, given br, with the document charged on the link as if it were crcsync\'s answer: its body at the size of the delta the "on" load of the same page and run received, its request at the size of that load\'s request with the If-Block header (the throttling proxy\'s ResponseCharge). It is crcsync\'s bytes with no hooks, no decoding and no server work, in the real browser: unlike "bound" above, it keeps what the page does while its document arrives (a head whose scripts and stylesheets are requested while brotli\'s body still streams). So brotli ÷ ideal is the most any crcsync client could reach with these bytes, and ideal ÷ crcsync how far this one is from that. Measured after "on" and "off" for each page and run, so its order is fixed.',
+    '',
+    '| link | brotli ÷ ideal (median over pages) | worst page, brotli ÷ ideal | ideal ÷ crcsync (median) | brotli ÷ crcsync |',
+    '|---|---:|---|---:|---:|',
+  ];
+  for (const result of results) {
+    const summary = result.corpus;
+    const worst = summary.worstIdealPage ? `${times(summary.worstIdealPage.loadRatio)} (${summary.worstIdealPage.page})` : '–';
+    lines.push(`| ${result.profile.label} | ${times(summary.medianIdealLoadRatio)} | ${worst} | ${times(summary.medianOnToIdealRatio)} | ${times(summary.medianLoadRatio)} |`);
+  }
+  lines.push('', 'Corpus pages only.', '');
   return lines;
 }
 
@@ -360,7 +411,7 @@ export function renderMarkdown(info: RunInfo, results: ProfileResult[], text: Br
     '- **One load.** Visit the old version unthrottled (the extension keeps it as its base; "off" makes the same visit; from the second run on, "on" gets this visit as a delta against the previous new version), switch the server to the new version, close every connection at the proxy (nothing of keep-alive carries into the measured load, in either condition), set the link profile, then the measured visit, starting from the page the tab rests on between visits (see Conditions). Per page and run the two conditions follow each other, and which goes first alternates. One warm-up sequence per condition and profile is not counted.',
     "- **Link.** A TCP proxy on 127.0.0.1 in front of the server (`scripts/bench-load/throttle-proxy.ts`), in the path for every profile (\"none\" too): one link per direction shared by all connections, 1460-byte segments (+40 header bytes) serialized at the link rate, RTT/2 added each way, one RTT charged to each new connection for its handshake. Not modelled: slow start, loss.",
     '- **Measures.** Navigation Timing, ms from navigation start: "load" = `loadEventEnd`, "interactive" = `domInteractive` (`responseEnd` is not used: Firefox reports it equal to `responseStart` for these navigations, and every browser is measured alike). "KiB down" = bytes server → browser counted at the proxy until the load event; "doc" = the document\'s body as the server logged it. Ratios are off ÷ on of the medians ("brotli ÷ crcsync"): above 1, crcsync was faster or smaller.',
-    '- **Checks.** An "on" load counts only if it was a verified delta: the extension\'s exchange log says `verified` for the document with `Content-Encoding: crcsync` and the new file\'s size, the server\'s access log says crcsync, and the page\'s DOM equals the new file parsed by the same browser (`style` attributes aside; the demo: a new rendering). One exception is counted, and marked "no-gain": the extension offered If-Block and the server, able to make a delta, chose its normal response because the delta would not have paid (`pass=no-gain`, issue 9 item 4); the page is the new file. That is what a crcsync user gets. An "off" (or "floor") load counts if the server sent br, as an HTTPS site would, and the DOM is the new file\'s. Loads that fail a check are listed at the end and not counted.',
+    '- **Checks.** An "on" load counts only if it was a verified delta: the extension\'s exchange log says `verified` for the document with `Content-Encoding: crcsync` and the new file\'s size, the server\'s access log says crcsync, and the page\'s DOM equals the new file parsed by the same browser (`style` attributes aside; the demo: a new rendering). One exception is counted, and marked "no-gain": the extension offered If-Block and the server, able to make a delta, chose its normal response because the delta would not have paid (`pass=no-gain`, issue 9 item 4); the page is the new file. That is what a crcsync user gets. An "off" (or "floor", or "ideal") load counts if the server sent br, as an HTTPS site would, and the DOM is the new file\'s. Loads that fail a check are listed at the end and not counted.',
     '',
   );
   if (info.corpusNote) lines.push(`**${info.corpusNote}**`, '');
@@ -378,6 +429,7 @@ export function renderMarkdown(info: RunInfo, results: ProfileResult[], text: Br
     '',
     `The last three columns bound what any crcsync client in ${text.name} can reach on these pages and links. "floor" is brotli ÷ a ${text.name} whose do-nothing extension hooks requests the way crcsync must (${text.floorHooks}), with brotli's bytes: below 1 is what the hooks alone cost${info.floor ? '' : ' (not measured in this run: `--no-floor`, so "–")'}. "bound" is brotli's load ÷ (brotli's load − the time the bytes crcsync saved take on the link), per page: crcsync's bytes with no cost at all (unthrottled it is 1). "bound on ${text.name}'s hooks" adds the floor's measured cost back: the best a client on these hooks can do with these bytes.`,
     '',
+    ...idealSection(results, info),
     '## The extension\'s own cost per exchange',
     '',
     'From the exchange records of the counted "on" loads (the document\'s exchange): `durationMs` is request start to the record (the',

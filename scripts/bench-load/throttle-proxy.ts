@@ -48,6 +48,23 @@ export interface ByteCounters {
   connections: number;
 }
 
+/**
+ * What one response should cost on the link instead of what it is (the
+ * bench's "ideal" condition: brotli's page in a browser without extension,
+ * its document charged as if it were crcsync's). Applies to the next request
+ * for `path` on any connection: its request line and headers take
+ * `extraUpBytes` more on the up link (the If-Block header the browser did not
+ * send), and the response's body bytes are charged at `bodyCharge` of their
+ * size on the down link, its status line and headers in full. HTTP/1.1 only:
+ * a response is what comes down a connection between its request and the
+ * next one.
+ */
+export interface ResponseCharge {
+  path: string;
+  bodyCharge: number;
+  extraUpBytes: number;
+}
+
 export interface ThrottleProxy {
   /** http://127.0.0.1:PORT */
   origin: string;
@@ -55,12 +72,19 @@ export interface ThrottleProxy {
   profile: LinkProfile;
   /** Takes effect for bytes arriving from now on. Change it only while the link is idle. */
   setProfile(profile: LinkProfile): void;
+  /** The next request for `charge.path` costs what `charge` says (see ResponseCharge); replaces a charge not yet used. */
+  chargeNext(charge: ResponseCharge): void;
+  /** Whether the last chargeNext was applied to a request (and is used up). */
+  chargeApplied(): boolean;
   /** Running totals since the proxy started; take differences around a load. */
   counters(): ByteCounters;
   /** Closes every open connection (both sides) and drops what was still on the link. */
   closeConnections(): void;
   close(): Promise<void>;
 }
+
+/** A request's first line, as a browser writes it at the start of a request (HTTP/1.1). */
+const REQUEST_LINE = /^[A-Z]+ (\S+) HTTP\/1\.[01]\r\n/;
 
 interface Delivery {
   dueAt: number;
@@ -94,8 +118,12 @@ export class PacedLink {
     this.delayMs = delayMs;
   }
 
-  /** Puts `bytes` on the link towards `target`. */
-  send(bytes: Buffer, target: net.Socket): void {
+  /**
+   * Puts `bytes` on the link towards `target`. `charge` scales the link time
+   * the bytes take (1: what they are; 0.2: as if they were a fifth as many),
+   * for the bench's "ideal" condition (ResponseCharge).
+   */
+  send(bytes: Buffer, target: net.Socket, charge = 1): void {
     const now = performance.now();
     if (this.bitsPerSecond === null && this.delayMs === 0 && this.pending() === 0) {
       // An unlimited link with nothing queued: no timer in the way.
@@ -107,11 +135,17 @@ export class PacedLink {
       let sentAt = now;
       if (this.bitsPerSecond !== null) {
         const start = Math.max(now, this.busyUntil);
-        sentAt = start + ((segment.length + this.overheadBytes) * 8 * 1000) / this.bitsPerSecond;
+        sentAt = start + ((segment.length + this.overheadBytes) * 8 * 1000 * charge) / this.bitsPerSecond;
         this.busyUntil = sentAt;
       }
       this.enqueue({ dueAt: sentAt + this.delayMs, bytes: segment, target });
     }
+  }
+
+  /** Keeps the link busy for as long as `bytes` more would take (bytes a request would carry but this one does not). */
+  occupy(bytes: number): void {
+    if (this.bitsPerSecond === null || bytes <= 0) return;
+    this.busyUntil = Math.max(performance.now(), this.busyUntil) + (bytes * 8 * 1000) / this.bitsPerSecond;
   }
 
   /** Ends or destroys `target` once everything sent to it before has been delivered. */
@@ -193,6 +227,8 @@ export async function startThrottleProxy(options: {
   const up = new PacedLink(profile.upBitsPerSecond, profile.rttMs / 2);
   const totals: ByteCounters = { down: 0, up: 0, connections: 0 };
   const sockets = new Set<net.Socket>();
+  let pendingCharge: ResponseCharge | null = null;
+  let chargeUsed = false;
 
   const track = (socket: net.Socket) => {
     sockets.add(socket);
@@ -208,6 +244,37 @@ export async function startThrottleProxy(options: {
     track(upstream);
     upstream.setNoDelay(true);
 
+    // The response this connection is carrying is charged differently (chargeNext): null, or how.
+    let charging: { bodyCharge: number; inBody: boolean; headerTail: string } | null = null;
+    const sendUp = (chunk: Buffer) => {
+      const request = REQUEST_LINE.exec(chunk.subarray(0, 2048).toString('latin1'));
+      if (request) {
+        charging = null;
+        if (pendingCharge && request[1] === pendingCharge.path) {
+          up.occupy(pendingCharge.extraUpBytes);
+          charging = { bodyCharge: pendingCharge.bodyCharge, inBody: false, headerTail: '' };
+          pendingCharge = null;
+          chargeUsed = true;
+        }
+      }
+      up.send(chunk, upstream);
+    };
+    const sendDown = (chunk: Buffer) => {
+      if (!charging) return down.send(chunk, client);
+      if (charging.inBody) return down.send(chunk, client, charging.bodyCharge);
+      // Status line and headers in full, the body from the blank line on at its charge.
+      const seen = charging.headerTail + chunk.toString('latin1');
+      const end = seen.indexOf('\r\n\r\n');
+      if (end < 0) {
+        charging.headerTail = seen.slice(-3);
+        return down.send(chunk, client);
+      }
+      const bodyStart = end + 4 - charging.headerTail.length;
+      charging.inBody = true;
+      down.send(chunk.subarray(0, bodyStart), client);
+      if (bodyStart < chunk.length) down.send(chunk.subarray(bodyStart), client, charging.bodyCharge);
+    };
+
     // Browser -> server: held back for the handshake's round trip, then on the up link.
     const openAt = performance.now() + (handshake ? profile.rttMs : 0);
     let held: Buffer[] | null = handshake && profile.rttMs > 0 ? [] : null;
@@ -216,14 +283,14 @@ export async function startThrottleProxy(options: {
       setTimeout(() => {
         const waiting = held ?? [];
         held = null;
-        for (const chunk of waiting) up.send(chunk, upstream);
+        for (const chunk of waiting) sendUp(chunk);
         if (clientEnded) up.finish(upstream, 'end');
       }, Math.max(0, openAt - performance.now()));
     }
     client.on('data', (chunk: Buffer) => {
       totals.up += chunk.length;
       if (held) held.push(chunk);
-      else up.send(chunk, upstream);
+      else sendUp(chunk);
     });
     client.on('end', () => {
       clientEnded = true;
@@ -237,7 +304,7 @@ export async function startThrottleProxy(options: {
     let upstreamEnded = false;
     upstream.on('data', (chunk: Buffer) => {
       totals.down += chunk.length;
-      down.send(chunk, client);
+      sendDown(chunk);
     });
     upstream.on('end', () => {
       upstreamEnded = true;
@@ -272,6 +339,11 @@ export async function startThrottleProxy(options: {
       down.configure(next.downBitsPerSecond, next.rttMs / 2);
       up.configure(next.upBitsPerSecond, next.rttMs / 2);
     },
+    chargeNext(charge) {
+      pendingCharge = { ...charge };
+      chargeUsed = false;
+    },
+    chargeApplied: () => chargeUsed,
     counters: () => ({ ...totals }),
     closeConnections,
     close: () =>

@@ -72,6 +72,8 @@ export interface LoadProfileHeadline {
   boundRatio: number | null;
   /** brotli ÷ the browser's request hooks alone (no crcsync work): what the mechanism costs. */
   floorRatio: number | null;
+  /** brotli ÷ the browser without hooks with crcsync's bytes, measured ("ideal"); null when not measured. */
+  idealRatio: number | null;
   pagesAhead: number;
   pages: number;
   /** Each corpus page's ratio, for the chart's dots. */
@@ -94,6 +96,7 @@ export function loadHeadline(load: LoadResults): LoadProfileHeadline[] {
     loadRatio: profile.corpus.medianLoadRatio,
     boundRatio: profile.corpus.medianBoundLoadRatio,
     floorRatio: profile.corpus.medianFloorLoadRatio,
+    idealRatio: profile.corpus.medianIdealLoadRatio,
     pagesAhead: profile.corpus.pagesAhead,
     pages: profile.corpus.pages,
     pageRatios: profile.pages.filter((page) => page.kind === 'corpus' && page.loadRatio !== null).map((page) => page.loadRatio!),

@@ -25,6 +25,8 @@ export interface LoadSummaryView {
   medianBoundLoadRatio: number | null;
   medianFloorLoadRatio: number | null;
   medianFloorBoundLoadRatio: number | null;
+  /** brotli ÷ the measured "ideal" load (crcsync's bytes at no cost); null in runs without it. */
+  medianIdealLoadRatio: number | null;
   medianBytesRatio: number | null;
   pagesAhead: number;
 }
@@ -73,6 +75,7 @@ function readLoadSummary(field: Field): LoadSummaryView {
     medianBoundLoadRatio: ratioOrNull(field.get('medianBoundLoadRatio')),
     medianFloorLoadRatio: ratioOrNull(field.get('medianFloorLoadRatio')),
     medianFloorBoundLoadRatio: ratioOrNull(field.get('medianFloorBoundLoadRatio')),
+    medianIdealLoadRatio: field.has('medianIdealLoadRatio') ? ratioOrNull(field.get('medianIdealLoadRatio')) : null,
     medianBytesRatio: ratioOrNull(field.get('medianBytesRatio')),
     pagesAhead: field.get('pagesAhead').number(),
   };

@@ -10,7 +10,12 @@
 // - a v=1 body: nothing until its S digest verified, then the whole body in
 //   one write at once; the close when the delta ends (PROTOCOL.md §3: bytes
 //   after S are still an error, but the body the page has is the verified
-//   one; waiting for the end cost a median 2.8 ms per page, bench/load.md);
+//   one; waiting for the end cost a median 2.8 ms per page, bench/load.md).
+//   The close waits for the end: closing a Firefox 153 StreamFilter at S
+//   would save ~2 ms (its stop event queues behind the last chunk's decode,
+//   bench/load.md stopGapMs vs firstReleaseMs), but when bytes then follow S
+//   the page's load event never fires (tried 2026-12-03 with
+//   fallback.test.ts's trailing mode: readyState stays "interactive");
 // - an x=1 body: each prefix a C checkpoint verified, at once; the rest
 //   when S verified, the close at the end of the delta;
 // - a failure after S verified (bytes after it, a stall before the end):

@@ -57,10 +57,22 @@ describe('bench:load floor condition', () => {
     expect(result.floorBoundLoadRatio).toBeCloseTo(100 / 110);
   });
 
+  test('ideal (crcsync\'s bytes at no cost, measured): brotli ÷ ideal, ideal ÷ crcsync, and the worst page of it', () => {
+    const first = pageResult('p', 'corpus', [sample('off', 600, 20_000), sample('on', 580, 5_400), sample('ideal', 500, 20_000)], LINK_PROFILES['1m']);
+    expect(first.idealLoadRatio).toBeCloseTo(600 / 500);
+    expect(first.onToIdealRatio).toBeCloseTo(500 / 580);
+    const second = pageResult('q', 'corpus', [{ ...sample('off', 300, 9_000), page: 'q' }, { ...sample('on', 310, 3_000), page: 'q' }, { ...sample('ideal', 290, 9_000), page: 'q' }], LINK_PROFILES['1m']);
+    const summary = summarize([first, second]);
+    expect(summary.medianIdealLoadRatio).toBeCloseTo((600 / 500 + 300 / 290) / 2);
+    expect(summary.worstIdealPage).toEqual({ page: 'q', loadRatio: 300 / 290 });
+  });
+
   test('without the floor condition its columns stay empty', () => {
     const result = pageResult('p', 'corpus', [sample('off', 100, 2000), sample('on', 90, 1000)], LINK_PROFILES['10m']);
     expect(result.floor).toBeNull();
     expect(result.floorLoadRatio).toBeNull();
     expect(result.floorBoundLoadRatio).toBeNull();
+    expect(result.ideal).toBeNull();
+    expect(result.idealLoadRatio).toBeNull();
   });
 });

@@ -187,3 +187,58 @@ test('closeConnections closes both sides of every open connection; a profile cha
   next.destroy();
   expect(proxy.counters().connections).toBe(2);
 });
+
+describe('a charged response (the "ideal" condition: brotli\'s page, its document charged as crcsync\'s)', () => {
+  const HEAD = 'HTTP/1.1 200 OK\r\nContent-Length: 40000\r\n\r\n';
+  const BODY = 40_000;
+  /** Answers every request with HEAD and BODY bytes, keeping the connection open for the next one. */
+  const answerEach: Behaviour = (socket) => socket.on('data', () => socket.write(Buffer.concat([Buffer.from(HEAD, 'latin1'), Buffer.alloc(BODY, 0x62)])));
+
+  /** One GET on `socket`: ms until the whole response came. */
+  function get(socket: net.Socket, path: string): Promise<number> {
+    const start = performance.now();
+    return new Promise((resolve) => {
+      let got = 0;
+      const onData = (chunk: Buffer) => {
+        got += chunk.length;
+        if (got >= HEAD.length + BODY) {
+          socket.off('data', onData);
+          resolve(performance.now() - start);
+        }
+      };
+      socket.on('data', onData);
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    });
+  }
+
+  test('the next request for the path: its body at the charge, headers in full; the request after it and other paths in full', async () => {
+    const rate = 1_600_000; // 40 KB take ~0.21 s
+    const proxy = await proxyTo(await startServer(answerEach), { downBitsPerSecond: rate }, false);
+    const socket = await connect(proxy.port);
+    const full = linkMs(HEAD.length + BODY, rate);
+    proxy.chargeNext({ path: '/page', bodyCharge: 0.1, extraUpBytes: 0 });
+    const other = await get(socket, '/other');
+    expect(proxy.chargeApplied()).toBe(false);
+    const charged = await get(socket, '/page');
+    expect(proxy.chargeApplied()).toBe(true);
+    const again = await get(socket, '/page'); // used up: full price
+    socket.destroy();
+    expect(other).toBeGreaterThanOrEqual(full - 5);
+    expect(again).toBeGreaterThanOrEqual(full - 5);
+    expect(charged).toBeGreaterThanOrEqual(linkMs(HEAD.length, rate) + 0.1 * linkMs(BODY, rate) - 5);
+    expect(charged).toBeLessThan(full / 2);
+    expect(proxy.counters().down).toBe(3 * (HEAD.length + BODY)); // counted as carried
+  });
+
+  test('extra up bytes hold the request back for their link time', async () => {
+    const rate = 80_000; // 1,000 extra bytes take 100 ms
+    const proxy = await proxyTo(await startServer(answerEach), { upBitsPerSecond: rate }, false);
+    const socket = await connect(proxy.port);
+    const plain = await get(socket, '/page');
+    proxy.chargeNext({ path: '/page', bodyCharge: 1, extraUpBytes: 1000 });
+    const charged = await get(socket, '/page');
+    socket.destroy();
+    expect(charged - plain).toBeGreaterThanOrEqual(100 - 10);
+    expect(charged).toBeLessThan(plain + 100 + 300);
+  });
+});
