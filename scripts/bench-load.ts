@@ -27,6 +27,9 @@
 //   --no-ideal               skip the "ideal" condition (the browser without extension,
 //                            its document charged on the link as crcsync's answer of the
 //                            same page and run: crcsync's bytes at no cost, measured)
+//   --free-document          also the "free" condition: as "ideal", with the document's
+//                            body charged nothing on the link (what any encoding of
+//                            the document could buy)
 //   --warm-assets            the HTTP cache on, pages no-cache and their scripts and
 //                            stylesheets cacheable (scripts/bench-load/asset-origin.ts):
 //                            a revisit with the assets cached; results in load-warm.*
@@ -64,11 +67,12 @@ interface Options {
   note: string | null;
   floor: boolean;
   ideal: boolean;
+  free: boolean;
   warmAssets: boolean;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench-load: ${message}\nusage: node dist/bench-load.js [--browser firefox|chromium] [--profiles 1m,10m,none] [--runs N] [--pages TEXT] [--corpus DIR] [--out DIR] [--note TEXT] [--no-floor] [--no-ideal] [--warm-assets]\n`);
+  process.stderr.write(`bench-load: ${message}\nusage: node dist/bench-load.js [--browser firefox|chromium] [--profiles 1m,10m,none] [--runs N] [--pages TEXT] [--corpus DIR] [--out DIR] [--note TEXT] [--no-floor] [--no-ideal] [--free-document] [--warm-assets]\n`);
   process.exit(2);
 }
 
@@ -87,6 +91,7 @@ function parseOptions(argv: string[]): Options {
         note: { type: 'string' },
         'no-floor': { type: 'boolean', default: false },
         'no-ideal': { type: 'boolean', default: false },
+        'free-document': { type: 'boolean', default: false },
         'warm-assets': { type: 'boolean', default: false },
       },
     }));
@@ -113,6 +118,7 @@ function parseOptions(argv: string[]): Options {
     note: values.note ?? null,
     floor: !values['no-floor'],
     ideal: !values['no-ideal'],
+    free: values['free-document'] === true,
     warmAssets: values['warm-assets'] === true,
   };
 }
@@ -188,7 +194,7 @@ async function measureOrReport(browsing: Browsing, plan: LoadPlan): Promise<Load
     await browsing.rest().catch(() => undefined);
     return {
       page: plan.page.name,
-      condition: browsing.condition,
+      condition: plan.recordAs ?? browsing.condition,
       run: plan.run,
       position: plan.position,
       responseStart: 0,
@@ -226,11 +232,11 @@ function idealChargeFor(page: BenchPage, on: LoadSample | undefined, off: LoadSa
   return { path: page.path, bodyCharge: on.documentSentBytes / off.documentSentBytes, extraUpBytes: on.documentExchange?.ifBlockHeaderBytes ?? 0 };
 }
 
-async function measureProfile(rig: Rig, pages: BenchPage[], profile: LinkProfile, runs: number, withIdeal: boolean): Promise<ProfileResult> {
+async function measureProfile(rig: Rig, pages: BenchPage[], profile: LinkProfile, runs: number, withIdeal: boolean, withFree: boolean): Promise<ProfileResult> {
   const started = Date.now();
   const { on, off, floor } = rig.browsers;
   const conditions: Condition[] = floor ? ['on', 'off', 'floor'] : ['on', 'off'];
-  const shown: Condition[] = withIdeal ? [...conditions, 'ideal'] : conditions;
+  const shown: Condition[] = [...conditions, ...(withIdeal ? (['ideal'] as const) : []), ...(withFree ? (['free'] as const) : [])];
   // "ideal" is the browser without extension, with the document charged as crcsync's (idealChargeFor).
   const browsing = (condition: Condition): Browsing => (condition === 'on' ? on : condition === 'floor' && floor ? floor : off);
   // Warm-up: one sequence per condition on the first page, not counted.
@@ -250,9 +256,15 @@ async function measureProfile(rig: Rig, pages: BenchPage[], profile: LinkProfile
       // After on and off of this page and run, whose sizes it takes (so it always comes last).
       const charge = withIdeal ? idealChargeFor(page, got.on, got.off) : null;
       if (charge) {
-        const sample = await measureOrReport(browsing('ideal'), { page, site: siteOf(rig, page), profile, run, position: conditions.length, charge });
+        const sample = await measureOrReport(browsing('ideal'), { page, site: siteOf(rig, page), profile, run, position: conditions.length, charge, recordAs: 'ideal' });
         samples.push(sample);
         got.ideal = sample;
+      }
+      if (withFree) {
+        const free: ResponseCharge = { path: page.path, bodyCharge: 0, extraUpBytes: 0 };
+        const sample = await measureOrReport(browsing('free'), { page, site: siteOf(rig, page), profile, run, position: shown.length - 1, charge: free, recordAs: 'free' });
+        samples.push(sample);
+        got.free = sample;
       }
       const show = (sample: LoadSample | undefined) =>
         sample
@@ -322,7 +334,7 @@ async function main(): Promise<void> {
     browserVersion = rig.browsers.version;
     for (const profile of options.profiles) {
       progress(`profile ${profile.label}`);
-      const result = await measureProfile(rig, pages, profile, options.runs, options.ideal);
+      const result = await measureProfile(rig, pages, profile, options.runs, options.ideal, options.free);
       results.push(result);
       const corpus = result.corpus;
       progress(
@@ -350,6 +362,7 @@ async function main(): Promise<void> {
     extension: relative(ROOT, driver.extensionDir),
     floor: options.floor,
     ideal: options.ideal,
+    free: options.free,
     loadAverageBefore,
     loadAverageAfter: loadavg(),
     seconds,

@@ -13,7 +13,7 @@ import type { ExchangeRecord } from '../../extension/shared/messages';
 import { Browsing, ExtensionControl, checkDom, visit, waitFor } from './browser-driver';
 import { BenchPage, CorpusPage, decodePage, publish } from './pages';
 import type { LoggedResponse, ReferenceServer } from './reference-server';
-import type { ExchangeCost, LoadSample } from './report';
+import type { Condition, ExchangeCost, LoadSample } from './report';
 import { LINK_PROFILES, LinkProfile, ResponseCharge, ThrottleProxy } from './throttle-proxy';
 
 /** Exchange outcomes after which the record will not change. */
@@ -47,8 +47,10 @@ export interface LoadPlan {
   profile: LinkProfile;
   run: number;
   position: number;
-  /** "ideal" only: what the document is charged as on the link (the proxy's ResponseCharge). */
+  /** "ideal" and "free" only: what the document is charged as on the link (the proxy's ResponseCharge). */
   charge?: ResponseCharge | null;
+  /** The condition the sample is recorded under when it is not the browser's own ("ideal", "free"). */
+  recordAs?: Condition;
 }
 
 interface PageTexts {
@@ -154,7 +156,7 @@ export async function measureLoad(browsing: Browsing, plan: LoadPlan): Promise<L
     if (documentLog.length !== 1) problems.push(`server logged ${documentLog.length} responses for the page`);
     const served = documentLog.at(-1);
     if (served && (served.status !== 200 || served.aborted)) problems.push(`server answered ${served.status}${served.aborted ? ' (aborted)' : ''}`);
-    if (plan.charge && !proxy.chargeApplied()) problems.push('the document was not charged as crcsync\'s (no request for it at the proxy)');
+    if (plan.charge && !proxy.chargeApplied()) problems.push('the document was not charged as planned (no request for it at the proxy)');
 
     if (browsing.condition === 'on') {
       const { document, all } = await documentRecord(browsing.control!, url, visitStartedAt);
@@ -198,8 +200,8 @@ export async function measureLoad(browsing: Browsing, plan: LoadPlan): Promise<L
   const documentLog = logged.filter((entry) => entry.url === page.path && entry.method === 'GET').at(-1);
   return {
     page: page.name,
-    // The ideal load is the plain browser's, with its document charged as crcsync's.
-    condition: plan.charge ? 'ideal' : browsing.condition,
+    // The ideal and free loads are the plain browser's, with the document charged otherwise.
+    condition: plan.recordAs ?? browsing.condition,
     run: plan.run,
     position: plan.position,
     responseStart: timing.responseStart,

@@ -11,10 +11,12 @@
 // document charged on the link as if it were crcsync's answer (the proxy's
 // ResponseCharge: the delta's size, the If-Block upload): crcsync's bytes
 // at no cost at all, measured, so off ÷ ideal is what those bytes can buy.
+// "free" (optional) is the same with a document body that costs nothing on
+// the link: what any encoding of the document could buy.
 
 import { LinkProfile, SEGMENT_BYTES, SEGMENT_OVERHEAD_BYTES } from './throttle-proxy';
 
-export type Condition = 'on' | 'off' | 'floor' | 'ideal';
+export type Condition = 'on' | 'off' | 'floor' | 'ideal' | 'free';
 
 /** One measured load (the visit to the new version, after the base visit). */
 export interface LoadSample {
@@ -45,7 +47,7 @@ export interface LoadSample {
    * user gets. Null for a delta.
    */
   deltaDeclined: string | null;
-  /** "ideal" only: what the document was charged as (the "on" load of the same page and run). */
+  /** "ideal" and "free" only: what the document was charged as ("ideal": the "on" load of the same page and run; "free": nothing for its body). */
   idealCharge?: { bodyCharge: number; extraUpBytes: number } | null;
   /** "on" only: the document's exchange record (durationMs, rebuildMs, phases when the extension reports them). */
   documentExchange: ExchangeCost | null;
@@ -95,6 +97,8 @@ export interface PageResult {
   floor: ConditionMedians | null;
   /** Null when the ideal condition was not measured. */
   ideal: ConditionMedians | null;
+  /** Null when the free-document condition was not measured. */
+  free: ConditionMedians | null;
   /** off ÷ on of the medians; null when a side has no counted load. */
   loadRatio: number | null;
   interactiveRatio: number | null;
@@ -114,6 +118,8 @@ export interface PageResult {
   idealLoadRatio: number | null;
   /** ideal ÷ on: how far crcsync is from its own bytes at no cost (1: no cost at all). */
   onToIdealRatio: number | null;
+  /** off ÷ free: a document body that costs nothing on the link; null when not measured. */
+  freeLoadRatio: number | null;
 }
 
 export interface Summary {
@@ -126,6 +132,7 @@ export interface Summary {
   medianFloorBoundLoadRatio: number | null;
   medianIdealLoadRatio: number | null;
   medianOnToIdealRatio: number | null;
+  medianFreeLoadRatio: number | null;
   /** The worst page of the ideal condition (off ÷ ideal): the most any crcsync client could gain there with these bytes. */
   worstIdealPage: { page: string; loadRatio: number } | null;
   /** Pages whose median load was sooner with crcsync (load ratio > 1). */
@@ -196,6 +203,8 @@ export function pageResult(page: string, kind: 'corpus' | 'demo', samples: LoadS
   const floor = floorSamples.length ? conditionMedians(floorSamples) : null;
   const idealSamples = mine.filter((sample) => sample.condition === 'ideal');
   const ideal = idealSamples.length ? conditionMedians(idealSamples) : null;
+  const freeSamples = mine.filter((sample) => sample.condition === 'free');
+  const free = freeSamples.length ? conditionMedians(freeSamples) : null;
   const saved = off.bytesDown !== null && on.bytesDown !== null ? transferMs(off.bytesDown - on.bytesDown, profile) : null;
   // Unthrottled, saved bytes save no measurable time: the bound is brotli's own load.
   const bestOn = off.loadEventEnd !== null && saved !== null ? off.loadEventEnd - saved : null;
@@ -207,6 +216,7 @@ export function pageResult(page: string, kind: 'corpus' | 'demo', samples: LoadS
     off,
     floor,
     ideal,
+    free,
     loadRatio: ratio(off.loadEventEnd, on.loadEventEnd),
     interactiveRatio: ratio(off.domInteractive, on.domInteractive),
     bytesRatio: ratio(off.bytesDown, on.bytesDown),
@@ -215,6 +225,7 @@ export function pageResult(page: string, kind: 'corpus' | 'demo', samples: LoadS
     floorBoundLoadRatio: bestOn !== null && floorCost !== null ? ratio(off.loadEventEnd, bestOn + floorCost) : null,
     idealLoadRatio: ideal ? ratio(off.loadEventEnd, ideal.loadEventEnd) : null,
     onToIdealRatio: ideal ? ratio(ideal.loadEventEnd, on.loadEventEnd) : null,
+    freeLoadRatio: free ? ratio(off.loadEventEnd, free.loadEventEnd) : null,
   };
 }
 
@@ -235,6 +246,7 @@ export function summarize(pages: PageResult[]): Summary {
     medianFloorBoundLoadRatio: median(ratios((page) => page.floorBoundLoadRatio)),
     medianIdealLoadRatio: median(ratios((page) => page.idealLoadRatio)),
     medianOnToIdealRatio: median(ratios((page) => page.onToIdealRatio)),
+    medianFreeLoadRatio: median(ratios((page) => page.freeLoadRatio)),
     worstIdealPage: worstIdeal ? { page: worstIdeal.page, loadRatio: worstIdeal.idealLoadRatio! } : null,
     pagesAhead: compared.filter((page) => page.loadRatio! > 1).length,
     worstPage: worst ? { page: worst.page, loadRatio: worst.loadRatio! } : null,
@@ -297,6 +309,8 @@ export interface RunInfo {
   floor: boolean;
   /** The ideal condition was measured (absent in runs before it existed). */
   ideal?: boolean;
+  /** The free-document condition was measured (`--free-document`). */
+  free?: boolean;
   loadAverageBefore: number[];
   loadAverageAfter: number[];
   seconds: number;
@@ -368,19 +382,27 @@ function phaseTable(results: ProfileResult[]): string[] {
 
 /** The measured bound (the "ideal" condition), when it was measured. */
 function idealSection(results: ProfileResult[], info: RunInfo): string[] {
-  if (!info.ideal) return [];
+  if (!info.ideal && !info.free) return [];
   const lines = [
     '## What crcsync\'s bytes can buy, measured ("ideal")',
     '',
     'The "ideal" load is the browser without any extension, given br, with the document charged on the link as if it were crcsync\'s answer: its body at the size of the delta the "on" load of the same page and run received, its request at the size of that load\'s request with the If-Block header (the throttling proxy\'s ResponseCharge). It is crcsync\'s bytes with no hooks, no decoding and no server work, in the real browser: unlike "bound" above, it keeps what the page does while its document arrives (a head whose scripts and stylesheets are requested while brotli\'s body still streams). So brotli ÷ ideal is the most any crcsync client could reach with these bytes, and ideal ÷ crcsync how far this one is from that. Measured after "on" and "off" for each page and run, so its order is fixed.',
     '',
-    '| link | brotli ÷ ideal (median over pages) | worst page, brotli ÷ ideal | ideal ÷ crcsync (median) | brotli ÷ crcsync |',
-    '|---|---:|---|---:|---:|',
+    ...(info.free
+      ? [
+          '"free document" (`--free-document`) is the same browser with the document\'s body charged nothing at all on the link (its headers and request in full): what any encoding of the document, however small, could buy on these pages.',
+          '',
+        ]
+      : []),
+    `| link | brotli ÷ ideal (median over pages) | worst page, brotli ÷ ideal | ideal ÷ crcsync (median) | brotli ÷ crcsync |${info.free ? ' brotli ÷ free document |' : ''}`,
+    `|---|---:|---|---:|---:|${info.free ? '---:|' : ''}`,
   ];
   for (const result of results) {
     const summary = result.corpus;
     const worst = summary.worstIdealPage ? `${times(summary.worstIdealPage.loadRatio)} (${summary.worstIdealPage.page})` : '–';
-    lines.push(`| ${result.profile.label} | ${times(summary.medianIdealLoadRatio)} | ${worst} | ${times(summary.medianOnToIdealRatio)} | ${times(summary.medianLoadRatio)} |`);
+    lines.push(
+      `| ${result.profile.label} | ${times(summary.medianIdealLoadRatio)} | ${worst} | ${times(summary.medianOnToIdealRatio)} | ${times(summary.medianLoadRatio)} |${info.free ? ` ${times(summary.medianFreeLoadRatio)} |` : ''}`,
+    );
   }
   lines.push('', 'Corpus pages only.', '');
   return lines;

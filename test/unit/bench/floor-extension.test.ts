@@ -65,6 +65,14 @@ describe('bench:load floor condition', () => {
     const summary = summarize([first, second]);
     expect(summary.medianIdealLoadRatio).toBeCloseTo((600 / 500 + 300 / 290) / 2);
     expect(summary.worstIdealPage).toEqual({ page: 'q', loadRatio: 300 / 290 });
+    expect(first.free).toBeNull();
+    expect(summary.medianFreeLoadRatio).toBeNull();
+  });
+
+  test('free document (its body charged nothing): brotli ÷ free', () => {
+    const result = pageResult('p', 'corpus', [sample('off', 600, 20_000), sample('on', 580, 5_400), sample('ideal', 500, 20_000), sample('free', 480, 20_000)], LINK_PROFILES['1m']);
+    expect(result.freeLoadRatio).toBeCloseTo(600 / 480);
+    expect(summarize([result]).medianFreeLoadRatio).toBeCloseTo(600 / 480);
   });
 
   test('without the floor condition its columns stay empty', () => {
