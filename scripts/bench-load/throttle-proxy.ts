@@ -78,7 +78,7 @@ export interface ThrottleProxy {
   chargeApplied(): boolean;
   /** Running totals since the proxy started; take differences around a load. */
   counters(): ByteCounters;
-  /** Closes every open connection (both sides) and drops what was still on the link. */
+  /** Closes every open connection (both sides), drops what was still on the link and a charge not yet used. */
   closeConnections(): void;
   close(): Promise<void>;
 }
@@ -322,6 +322,8 @@ export async function startThrottleProxy(options: {
   const port = (server.address() as AddressInfo).port;
 
   const closeConnections = () => {
+    // A charge that found no request (a load that failed before it) must not fall on a later load.
+    pendingCharge = null;
     down.clear();
     up.clear();
     for (const socket of sockets) socket.destroy();

@@ -242,3 +242,17 @@ describe('a charged response (the "ideal" condition: brotli\'s page, its documen
     expect(charged).toBeLessThan(plain + 100 + 300);
   });
 });
+
+test('closeConnections drops a charge no request used: it never falls on a later load', async () => {
+  const port = await startServer((socket) => socket.on('data', () => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')));
+  const proxy = await proxyTo(port, {}, false);
+  proxy.chargeNext({ path: '/page', bodyCharge: 0, extraUpBytes: 0 });
+  proxy.closeConnections();
+  const socket = await connect(proxy.port);
+  await new Promise<void>((resolve) => {
+    socket.once('data', () => resolve());
+    socket.write('GET /page HTTP/1.1\r\nHost: x\r\n\r\n');
+  });
+  socket.destroy();
+  expect(proxy.chargeApplied()).toBe(false);
+});
