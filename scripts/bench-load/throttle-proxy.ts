@@ -247,7 +247,8 @@ export async function startThrottleProxy(options: {
     // The response this connection is carrying is charged differently (chargeNext): null, or how.
     let charging: { bodyCharge: number; inBody: boolean; headerTail: string } | null = null;
     const sendUp = (chunk: Buffer) => {
-      const request = REQUEST_LINE.exec(chunk.subarray(0, 2048).toString('latin1'));
+      // Request lines matter only while a charge waits for its request or is being applied.
+      const request = pendingCharge || charging ? REQUEST_LINE.exec(chunk.subarray(0, 2048).toString('latin1')) : null;
       if (request) {
         charging = null;
         if (pendingCharge && request[1] === pendingCharge.path) {

@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { getDefaultEngine } from '../../src/core/embedded-core';
 import { formatIfBlock } from '../../src/protocol/if-block';
 import { startReferenceServer } from '../bench-load/reference-server';
+import { median } from '../bench-load/report';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -29,12 +30,6 @@ interface Answer {
   ms: number;
   encoding: string;
   bytes: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 function fetchTimed(agent: Agent, port: number, path: string, headers: Record<string, string>): Promise<Answer> {
@@ -93,8 +88,8 @@ async function main(): Promise<void> {
       results.push({
         name,
         newBytes: readFileSync(join(corpus, name, 'new')).length,
-        gzipMs: median(gzip),
-        crcsyncMs: median(crcsync),
+        gzipMs: median(gzip)!,
+        crcsyncMs: median(crcsync)!,
         crcsyncEncoding: last!.encoding,
         crcsyncBytes: last!.bytes,
       });
@@ -121,7 +116,7 @@ async function main(): Promise<void> {
     group('all', results),
     group('the delta wins', wins),
     group('br by the never-worse rule', results.filter((pair) => pair.crcsyncEncoding !== 'crcsync')),
-    `Floor per response (median over the ${smallest.length} smallest new bodies, ${smallest.map((pair) => (pair.newBytes / 1024).toFixed(0)).join(', ')} KiB): gzip ${median(smallest.map((pair) => pair.gzipMs)).toFixed(2)} ms, crcsync ${median(smallest.map((pair) => pair.crcsyncMs)).toFixed(2)} ms.`,
+    `Floor per response (median over the ${smallest.length} smallest new bodies, ${smallest.map((pair) => (pair.newBytes / 1024).toFixed(0)).join(', ')} KiB): gzip ${median(smallest.map((pair) => pair.gzipMs))!.toFixed(2)} ms, crcsync ${median(smallest.map((pair) => pair.crcsyncMs))!.toFixed(2)} ms.`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -21,6 +21,7 @@ import puppeteer from 'puppeteer-core';
 import { getDefaultEngine } from '../../src/core/embedded-core';
 import { mbPerSecond } from '../bench-timing';
 import { firefoxPath } from '../bench-load/firefox-driver';
+import { median } from '../bench-load/report';
 import { randomBytes } from '../native/inputs';
 import { compileNative, findCompiler, nativeBenchHash, nativeBenchMatch } from '../native/native-core';
 import { WasmHashKernel, WasmMatchKernel } from '../native/wasm-kernels';
@@ -91,12 +92,6 @@ function timeInPage(wasm: string, kind: 'hash' | 'match', body: string, hashes: 
   return (input.length * runs) / (elapsed / 1000) / 1e6;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, ms: { type: 'string', default: '200' } } });
   const rounds = Number(values.rounds);
@@ -136,16 +131,9 @@ async function main(): Promise<void> {
     for (const item of cases) {
       const body = Buffer.from(item.body).toString('base64');
       const hashes = item.hashes ? Buffer.from(item.hashes).toString('base64') : '';
-      const node =
-        item.kind === 'hash'
-          ? (() => {
-              const kernel = new WasmHashKernel(module, item.body);
-              return () => mbPerSecond(() => kernel.hash(BLOCKS), item.body.length, ms);
-            })()
-          : (() => {
-              const kernel = new WasmMatchKernel(module, item.hashes!, item.oldSize!, item.body);
-              return () => mbPerSecond(() => kernel.match(), item.body.length, ms);
-            })();
+      const hashKernel = item.kind === 'hash' ? new WasmHashKernel(module, item.body) : null;
+      const matchKernel = item.kind === 'match' ? new WasmMatchKernel(module, item.hashes!, item.oldSize!, item.body) : null;
+      const node = () => mbPerSecond(() => (hashKernel ? hashKernel.hash(BLOCKS) : matchKernel!.match()), item.body.length, ms);
       const native = () => {
         const timing = item.kind === 'hash' ? nativeBenchHash(binary, ms, BLOCKS, item.files[0]) : nativeBenchMatch(binary, ms, BLOCKS, [{ oldFile: item.files[0], newFile: item.files[1] }]);
         return timing.bytes / timing.seconds / 1e6;
@@ -158,9 +146,9 @@ async function main(): Promise<void> {
         v8.push(node());
         c.push(native());
       }
-      const ratio = (wasmRuns: number[]) => median(wasmRuns.map((value, round) => value / c[round]));
+      const ratio = (wasmRuns: number[]) => median(wasmRuns.map((value, round) => value / c[round]))!;
       lines.push(
-        `| ${item.label} | ${median(spider).toFixed(0)} | ${median(v8).toFixed(0)} | ${median(c).toFixed(0)} | **${ratio(spider).toFixed(2)}** | ${ratio(v8).toFixed(2)} |`,
+        `| ${item.label} | ${median(spider)!.toFixed(0)} | ${median(v8)!.toFixed(0)} | ${median(c)!.toFixed(0)} | **${ratio(spider).toFixed(2)}** | ${ratio(v8).toFixed(2)} |`,
       );
     }
   } finally {
