@@ -235,6 +235,7 @@ export function renderReport(results: BenchResults, charts: readonly Chart[], co
     const shown = new Set(nativeCells.map((cell) => cell.kernel));
     const others = native.state === 'ok' ? native.data.kernels.filter((kernel) => !shown.has(kernel)) : [];
     if (others.length) lines.push(`Other inputs of the same run (bench/native.md), WASM ÷ C: ${others.map((kernel) => `${kernel.group}, ${kernel.label}: ${kernel.wasmToNative.toFixed(2)}`).join('; ')}.`, '');
+    lines.push('These ratios are Node\'s V8. `scripts/profile/wasm-in-browsers.ts` (bench/wasm-in-browsers.md, not part of this rebuild) times the same kernels in Firefox\'s SpiderMonkey and in Chromium\'s newer V8, where the extension runs them, beside Node\'s V8 and C in one run: neither browser engine is closer to C.', '');
   } else lines.push(native.state === 'ok' ? 'Not measured: no C compiler on the machine that ran bench:native.' : notMeasured(native, 'bench:native'), '');
   if (core.state === 'ok') {
     const wasmRows = core.data.rows.filter((row) => row.name.startsWith('WASM'));
