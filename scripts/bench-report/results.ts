@@ -309,8 +309,9 @@ export interface ServerResults {
  * bench/server.json as scripts/bench-server.ts writes it: `info` (machine,
  * repeats, processes of `--workers auto`) and `rows`, each a cell's medians
  * over the repeats with crcsync ÷ gzip per repeat. Only the rows over all
- * pages, unpinned; the "delta-wins" rows (a subset of the pairs) and the
- * pinned ones stay in server.md.
+ * pages, unpinned, with the default memory budgets; the "delta-wins" rows (a
+ * subset of the pairs), the pinned and the ample-memory ones stay in
+ * server.md.
  */
 export function readServerJson(root: Field): ServerResults {
   const info = root.get('info');
@@ -327,8 +328,9 @@ export function readServerJson(root: Field): ServerResults {
     cells: root
       .get('rows')
       .array()
-      // The pinned cells (one server process on a core of its own) answer a question about noise; server.md has them.
-      .filter((row) => row.get('pages').string() === 'all' && row.get('processes').string() !== 'pinned')
+      // The pinned cells (one server process on a core of its own) answer a question about noise, and the
+      // ample-memory cells one about the memory budgets; server.md has them.
+      .filter((row) => row.get('pages').string() === 'all' && row.get('processes').string() !== 'pinned' && !(row.has('memory') && row.get('memory').string() === 'ample'))
       .map((row) => {
         const processes = row.get('processes').string();
         const vsGzip = row.has('vsGzip') ? row.get('vsGzip').nullable((value) => value.get('median').number()) : null;

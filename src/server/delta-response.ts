@@ -68,6 +68,9 @@ export interface DeltaServing {
   sendError(status: number, message: string): number;
   /** Plain sizes already known, and where to note new ones; with the request URL and the origin's headers for the key. */
   plainSizes: PlainSizeMemo;
+  /** Delta sizes remembered, and this request's key in them (null: not remembered), for a delta made whole that lost. */
+  deltaSizes?: PlainSizeMemo;
+  deltaSizeKey?: string | null;
   url: string;
   originHeaders: HeaderMap;
 }
@@ -326,7 +329,11 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
   // ---- the whole body is here ----
   const bodyBytes = prefix.identityBytes;
   const rawBytes = prefix.raw.reduce((sum, chunk) => sum + chunk.length, 0);
-  if (scanEnd !== 'scanned') return sendPlain(null, undefined);
+  if (scanEnd !== 'scanned') {
+    // Settled against a compressed plain body without making the delta: remembered as a delta of no known size that loses to one.
+    serving.deltaSizes?.noteAtLeast(serving.deltaSizeKey ?? null, Number.POSITIVE_INFINITY);
+    return sendPlain(null, undefined);
+  }
   let deltaBody: Buffer;
   try {
     delta.release();
@@ -335,11 +342,11 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
     return failed();
   }
   if (tiny) return sendDelta(deltaBody, undefined);
-  if (!plan.plainIsEncoded) return deltaBeats(deltaBody.length, bodyBytes) ? sendDelta(deltaBody, undefined) : sendPlain(null, deltaBody.length);
+  if (!plan.plainIsEncoded) return deltaBeats(deltaBody.length, bodyBytes) ? sendDelta(deltaBody, undefined) : lost(null);
   if (plan.decode) return deltaBeats(deltaBody.length, rawBytes) ? sendDelta(deltaBody, undefined) : sendPlain(null, deltaBody.length);
   // Our own gzip / br: made prefix by prefix until one settles it (the whole body is the plain response).
   const plain = plan.plain!();
-  if (!plain.compress) return deltaBeats(deltaBody.length, bodyBytes) ? sendDelta(deltaBody, undefined) : sendPlain({ plan: plain, body: Buffer.concat(prefix.raw) }, deltaBody.length);
+  if (!plain.compress) return deltaBeats(deltaBody.length, bodyBytes) ? sendDelta(deltaBody, undefined) : lost({ plan: plain, body: Buffer.concat(prefix.raw) });
   let outcome: RaceOutcome;
   try {
     outcome = await race(plain.compress, deltaBody.length, bodyBytes, serving.originLength, true);
@@ -351,7 +358,13 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
     plain.reservation?.release();
     return sendDelta(deltaBody, outcome.plainBody?.length);
   }
-  return sendPlain({ plan: plain, body: outcome.plainBody }, deltaBody.length);
+  return lost({ plan: plain, body: outcome.plainBody });
+
+  /** The whole delta lost to the plain body: its size is remembered, so the next request with this If-Block for this version is not scanned again (handler.ts). */
+  function lost(made: { plan: ResponsePlan; body: Buffer } | null): Promise<DeltaOutcome> {
+    serving.deltaSizes?.noteExact(serving.deltaSizeKey ?? null, deltaBody.length);
+    return sendPlain(made, deltaBody.length);
+  }
 
   /**
    * Compresses the first bytes of the body, more each time (nextRaceBytes),

@@ -1,10 +1,9 @@
 // The body pass that makes a crcsync delta (PROTOCOL.md §3, §4): a Node
 // Transform around the streaming DeltaSectionScanner. Chunks are matched as
-// they arrive. Literal runs are deflated on zlib's thread pool by default,
-// so the event loop only matches and hashes: deflating is most of the work
-// of a delta, and gzip responses get the thread pool too, so this keeps the
-// comparison fair and lets a 2-core server use both cores. The sections go
-// out in order: each is a ready byte array or a pending thread-pool job.
+// they arrive. Literal runs are deflated by node's zlib (NodeZlibRuns): a
+// run that ends within OPEN_RUN_FLUSH_BYTES synchronously, in one call, and
+// a longer one streamed through zlib's thread pool. The sections go out in
+// order: each is a ready byte array or a pending thread-pool job.
 //
 // A DeltaTransform can also start *held* (delta-response.ts): scanHeld()
 // matches a prefix of the body without deflating or emitting anything, so the
@@ -15,7 +14,7 @@
 // the slicing and the held/released protocol are section-queue-transform.ts;
 // the x=1 extension's pass is ext-delta-transform.ts.
 
-import { DeflateRaw, constants, createDeflateRaw } from 'node:zlib';
+import { DeflateRaw, constants, createDeflateRaw, deflateSync } from 'node:zlib';
 import adler32 from 'pako/lib/zlib/adler32.js';
 import { CompressorFactory, DeltaSectionOptions, DeltaSectionScanner, IfBlock, LiteralCompressor } from '../protocol/index';
 import { DeltaSectionStats, SCAN_SLICE_BYTES } from '../protocol/delta-sections';
@@ -23,10 +22,12 @@ import { TAG_BLOCK, TAG_DIGEST, TAG_ZLIB } from '../protocol/wire';
 import { QueuedSection, SectionQueueTransform } from './section-queue-transform';
 
 export interface DeltaTransformOptions extends DeltaSectionOptions {
-  /** A synchronous compressor (fflate, pako) instead of zlib's thread pool, e.g. for byte-exact output. */
+  /** A synchronous JS compressor (fflate, pako) instead of node's zlib, e.g. for byte-exact output. */
   compressor?: CompressorFactory;
   /** Start held: scanHeld() matches without deflating or emitting until release(). */
   held?: boolean;
+  /** Whether a short literal run is deflated inline, now, rather than on zlib's thread pool (default: always); asked per run. */
+  deflateInline?: () => boolean;
 }
 
 /** What the scanner said while held, replayed in order by release(). */
@@ -60,63 +61,80 @@ export const DEFLATE_STATE_BYTES = 288 * 1024;
 export const LITERAL_PATH_MEMORY_BYTES = DEFLATE_STATE_BYTES + 3 * (OPEN_RUN_FLUSH_BYTES + SCAN_SLICE_BYTES);
 
 /**
- * The literal runs of one response, deflated on zlib's thread pool by one
- * raw deflate stream (one zlib state per response, as a gzip response has).
- * Each write ends with Z_FULL_FLUSH: byte-aligned, and the history is reset,
- * so the next run's deflate data never refers back into this one and each Z
- * section inflates on its own (RFC 1951 §3.2.3; zlib.h). A run is written
- * once, at its end, or every 128 KiB while it lasts, so a long run streams.
- * Each Z section is framed here: zlib header, the run's blocks, an empty
- * final block, the Adler-32 of the run.
+ * The literal runs of one response, deflated by node's zlib at level 6.
+ *
+ * A run that ends before OPEN_RUN_FLUSH_BYTES of it have waited (nearly
+ * every run) is one `deflateSync` call: a complete zlib stream, the Z
+ * section's payload as it stands. Synchronously, because a thread-pool job
+ * per run costs more than the run: each job is a round trip the response
+ * waits for (the 9 KiB corpus page 051 waited ~1 ms on them; over the
+ * corpus at one connection gzip ÷ crcsync went from 1.12-1.17x to
+ * 1.21-1.23x without them, and it did not drop at 50 connections:
+ * scripts/profile/server-per-page.ts, src/server/README.md "Scale"). JS
+ * deflaters on the event loop (pako, fflate) lost to the pool: this is
+ * zlib's own C code.
+ *
+ * A longer run streams, so a page of new bytes is not held whole: it goes
+ * to one raw deflate stream on zlib's thread pool every OPEN_RUN_FLUSH_BYTES
+ * and at its end, each write ended with Z_FULL_FLUSH (byte-aligned, history
+ * reset, so the next run never refers back into this one and each Z section
+ * inflates on its own: RFC 1951 §3.2.3; zlib.h), framed here: zlib header,
+ * the run's blocks, an empty final block, the Adler-32 of the run. That
+ * stream's state is made only when a run first needs it.
  */
-class ThreadPoolRuns {
-  // Every write is fully flushed (flush: Z_FULL_FLUSH): one thread-pool job
-  // per write, its output complete when the write calls back.
-  private readonly deflater: DeflateRaw = createDeflateRaw({ level: 6, flush: constants.Z_FULL_FLUSH });
+class NodeZlibRuns {
+  /** Made on the first streamed run; every write is fully flushed, one thread-pool job each, its output complete when the write calls back. */
+  private deflater: DeflateRaw | null = null;
   /** Output made since the last write called back; zlib emits a write's output before its callback. */
   private made: Buffer[] = [];
+  /** Adler-32 of the open run's bytes: kept only once the run streams (zlib checksums a run deflated in one call itself). */
   private checksum = 1;
   private open = false;
+  /** The open run went to the thread-pool stream: it is framed here. */
+  private streamed = false;
+  private destroyed = false;
   /** Literal bytes of the open run not yet handed to zlib. */
   private held: Uint8Array[] = [];
   private heldBytes = 0;
 
-  constructor(private readonly emit: (piece: QueuedSection) => void) {
-    this.deflater.on('data', (output: Buffer) => this.made.push(output));
-    // Errors surface through the write jobs; a late one after destroy must not be unhandled.
-    this.deflater.on('error', () => undefined);
-  }
+  constructor(
+    private readonly emit: (piece: QueuedSection) => void,
+    private readonly inline: () => boolean = () => true,
+  ) {}
 
   push(bytes: Uint8Array, runEnds: boolean): void {
     if (!this.open) {
       this.open = true;
-      this.checksum = 1;
-      this.emit(Uint8Array.from(ZLIB_HEADER));
+      this.streamed = false;
     }
     if (bytes.length) {
-      this.checksum = adler32(this.checksum, bytes, bytes.length, 0);
+      if (this.streamed) this.checksum = adler32(this.checksum, bytes, bytes.length, 0);
       this.held.push(bytes.slice()); // the scanner's view is valid only during the call
       this.heldBytes += bytes.length;
     }
-    if (runEnds) {
-      this.deflateHeld();
-      const sum = this.checksum >>> 0;
-      this.emit(Uint8Array.of(...FINAL_EMPTY_BLOCK, sum >>> 24, (sum >>> 16) & 0xff, (sum >>> 8) & 0xff, sum & 0xff));
-      this.open = false;
+    if (!runEnds) return;
+    this.open = false;
+    if (!this.streamed && this.inline()) {
+      this.emit(new Uint8Array(deflateSync(this.takeHeld(), { level: 6 })));
+      return;
     }
+    this.deflateHeld();
+    const sum = this.checksum >>> 0;
+    this.emit(Uint8Array.of(...FINAL_EMPTY_BLOCK, sum >>> 24, (sum >>> 16) & 0xff, (sum >>> 8) & 0xff, sum & 0xff));
   }
 
   /**
    * End of an input chunk: once an open run holds OPEN_RUN_FLUSH_BYTES, they
-   * are deflated now. That bounds what waits here for a long run; a smaller
-   * run goes to zlib once, at its end: one thread-pool job per run.
+   * are deflated now, on the thread pool. That bounds what waits here for a
+   * long run; a shorter run is deflated once, at its end.
    */
   flushOpenRun(): void {
     if (this.open && this.heldBytes >= OPEN_RUN_FLUSH_BYTES) this.deflateHeld();
   }
 
   destroy(): void {
-    this.deflater.destroy();
+    this.destroyed = true;
+    this.deflater?.destroy();
   }
 
   /** Literal bytes of the open run not yet handed to zlib. */
@@ -129,13 +147,26 @@ class ThreadPoolRuns {
     if (this.open) this.deflateHeld();
   }
 
-  private deflateHeld(): void {
-    if (this.heldBytes === 0) return;
-    const input = this.held.length === 1 ? this.held[0] : Buffer.concat(this.held, this.heldBytes);
+  private takeHeld(): Uint8Array {
+    const input = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held, this.heldBytes);
     this.held = [];
     this.heldBytes = 0;
+    return input;
+  }
+
+  /** Hands the open run's held bytes to the thread-pool stream (the run streams from now on). */
+  private deflateHeld(): void {
+    if (!this.streamed) {
+      this.streamed = true;
+      this.emit(Uint8Array.from(ZLIB_HEADER));
+      this.checksum = 1;
+      for (const bytes of this.held) this.checksum = adler32(this.checksum, bytes, bytes.length, 0);
+    }
+    if (this.heldBytes === 0 || this.destroyed) return;
+    const deflater = this.streamDeflater();
+    const input = this.takeHeld();
     const job = new Promise<Uint8Array>((resolve, reject) => {
-      this.deflater.write(input, (error) => {
+      deflater.write(input, (error) => {
         if (error) return reject(error);
         const output = Buffer.concat(this.made);
         this.made = [];
@@ -145,6 +176,16 @@ class ThreadPoolRuns {
     job.catch(() => undefined); // a job still running when the response is destroyed is never awaited
     this.emit(job);
   }
+
+  private streamDeflater(): DeflateRaw {
+    if (!this.deflater) {
+      this.deflater = createDeflateRaw({ level: 6, flush: constants.Z_FULL_FLUSH });
+      this.deflater.on('data', (output: Buffer) => this.made.push(output));
+      // Errors surface through the write jobs; a late one after destroy must not be unhandled.
+      this.deflater.on('error', () => undefined);
+    }
+    return this.deflater;
+  }
 }
 
 export class DeltaTransform extends SectionQueueTransform {
@@ -153,7 +194,7 @@ export class DeltaTransform extends SectionQueueTransform {
   private scanner: DeltaSectionScanner | null;
   /** The synchronous compressor of the current run, when one was given. */
   private run: LiteralCompressor | null = null;
-  private readonly threadPool: ThreadPoolRuns | null;
+  private readonly zlibRuns: NodeZlibRuns | null;
   /** Scanner events kept while held (literal bytes copied), or null once live. */
   private held: HeldEvent[] | null;
   /** Body bytes covered by `B` sections so far. */
@@ -166,7 +207,7 @@ export class DeltaTransform extends SectionQueueTransform {
     super();
     const emit = (piece: QueuedSection) => this.enqueue(piece);
     const compressor = options.compressor;
-    this.threadPool = compressor ? null : new ThreadPoolRuns(emit);
+    this.zlibRuns = compressor ? null : new NodeZlibRuns(emit, options.deflateInline);
     this.held = options.held ? [] : null;
     const layout = ifBlock.layout;
     let runOpen = false;
@@ -175,8 +216,8 @@ export class DeltaTransform extends SectionQueueTransform {
       onLiteral: (bytes, runEnds) => {
         if (!runOpen) emit(Uint8Array.of(TAG_ZLIB));
         runOpen = !runEnds;
-        if (this.threadPool) {
-          this.threadPool.push(bytes, runEnds);
+        if (this.zlibRuns) {
+          this.zlibRuns.push(bytes, runEnds);
           return;
         }
         this.openRunBytes = runEnds ? 0 : this.openRunBytes + bytes.length;
@@ -240,7 +281,7 @@ export class DeltaTransform extends SectionQueueTransform {
       if (event.kind === 'block') this.live.onBlock(event.index);
       else if (event.kind === 'literal') this.live.onLiteral(event.bytes, event.runEnds);
       else if (event.kind === 'digest') this.live.onDigest(event.digest);
-      else this.threadPool?.flushOpenRun();
+      else this.zlibRuns?.flushOpenRun();
     }
   }
 
@@ -251,7 +292,7 @@ export class DeltaTransform extends SectionQueueTransform {
    */
   settleOpenRun(): void {
     if (this.held) throw new Error('settleOpenRun needs a released transform');
-    this.threadPool?.deflateOpenRun();
+    this.zlibRuns?.deflateOpenRun();
   }
 
   /**
@@ -260,30 +301,30 @@ export class DeltaTransform extends SectionQueueTransform {
    * compressor (a synchronous compressor may keep a run until it ends).
    */
   get encodedBodyBytes(): number {
-    const waiting = this.threadPool ? this.threadPool.heldLiteralBytes : this.openRunBytes;
+    const waiting = this.zlibRuns ? this.zlibRuns.heldLiteralBytes : this.openRunBytes;
     return this.stats.inputBytes - this.unsettledBytes - waiting;
   }
 
   /** Literal bytes among encodedBodyBytes. */
   get encodedLiteralBytes(): number {
-    return this.stats.literalBytes - (this.threadPool ? this.threadPool.heldLiteralBytes : this.openRunBytes);
+    return this.stats.literalBytes - (this.zlibRuns ? this.zlibRuns.heldLiteralBytes : this.openRunBytes);
   }
 
   protected encodeSlice(slice: Uint8Array, final: boolean): void {
     this.scanner!.push(slice, final);
-    this.threadPool?.flushOpenRun();
+    this.zlibRuns?.flushOpenRun();
     if (final) this.scanner = null;
   }
 
   protected endEncoding(): void {
-    this.threadPool?.destroy();
+    this.zlibRuns?.destroy();
   }
 
   protected releaseResources(): void {
     // Client gone or upstream failed: hand the WASM matcher back to its pool now.
     this.scanner?.dispose();
     this.scanner = null;
-    this.threadPool?.destroy();
+    this.zlibRuns?.destroy();
     this.held = null;
   }
 }

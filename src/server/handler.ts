@@ -23,16 +23,18 @@ import {
 } from './content-coding';
 import { DEFAULT_MAX_DELTA_BUFFER_BYTES, deltaMemoryEstimate } from './delta-memory';
 import { serveDeltaOrPlain } from './delta-response';
+import { deltaBeats } from './delta-or-compression';
 import { DeltaTransformOptions } from './delta-transform';
 import { offeredExtension } from './extension-offer';
 import { addCapability } from './header-passes';
 import { HeaderMap, headerText, writeHead } from './headers';
+import { LoopLoad } from './loop-load';
 import { MemoryBudget } from './memory-budget';
 import { nodeSha1 } from './node-codecs';
 import { OriginError } from './origin';
 import { OriginChoice, resolveOrigin } from './origin-choice';
 import { DEFAULT_PLAIN_SIZE_ENTRIES, PlainSizeMemo } from './plain-size-memo';
-import { PlanSettings, planResponse } from './response-plan';
+import { PlanSettings, ResponsePlan, planResponse } from './response-plan';
 
 export interface CrcsyncHandlerSettings {
   /** CRC engine for the matcher (default: the WASM core). */
@@ -94,6 +96,8 @@ export type CrcsyncHandler = ((req: IncomingMessage, res: ServerResponse, next?:
   readonly compressionMemory: Pick<MemoryBudget, 'reservedBytes' | 'reservations' | 'limitBytes'>;
   /** Plain body sizes remembered (plain-size-memo.ts). */
   readonly plainSizes: Pick<PlainSizeMemo, 'size' | 'limit'>;
+  /** Sizes of deltas that lost, per version and If-Block (plain-size-memo.ts), and how many requests they settled with nothing scanned. */
+  readonly deltaSizes: Pick<PlainSizeMemo, 'size' | 'limit'> & { readonly knownLosses: number };
 };
 
 /** gzip/br of a body up to this size (known from the origin's Content-Length) is made whole and sent with a Content-Length. */
@@ -124,6 +128,9 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
     compressor: options.literalCompressor,
     sha1: nodeSha1,
   };
+  // Short literal runs deflated inline while the loop has room, on the thread pool once it is busy (loop-load.ts).
+  const loopLoad = new LoopLoad();
+  codecs.deflateInline = () => !loopLoad.busy();
   const budget = new MemoryBudget(options.maxDeltaBufferBytes ?? DEFAULT_MAX_DELTA_BUFFER_BYTES);
   const compressionBudget = new MemoryBudget(options.maxCompressionBufferBytes ?? DEFAULT_MAX_COMPRESSION_BUFFER_BYTES);
   const settings: PlanSettings = {
@@ -133,6 +140,8 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
     reserveCompression: (coding, sizeHint) => compressionBudget.tryReserve(compressionMemoryEstimate(coding, sizeHint)),
   };
   const plainSizes = new PlainSizeMemo(options.plainSizeEntries ?? DEFAULT_PLAIN_SIZE_ENTRIES);
+  const deltaSizes = new PlainSizeMemo(options.plainSizeEntries ?? DEFAULT_PLAIN_SIZE_ENTRIES);
+  let knownLosses = 0;
   const log = options.log ?? null;
   const origin = resolveOrigin(options);
   const exclusions = compileDeltaExclusions(options.noDelta ?? []);
@@ -194,7 +203,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
       return record(answer.status, '-', 0, 0, { aborted: true });
     }
 
-    const plan = planResponse(
+    let plan = planResponse(
       {
         method,
         ifBlock: req.headers['if-block'],
@@ -205,12 +214,22 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
       answer,
       settings,
     );
+    const body = answer.body;
+    const originLength = Number(headerText(answer.headers, 'content-length'));
+    const ifBlockHeader = req.headers['if-block'];
+    const deltaSizeKey = plan.delta && typeof ifBlockHeader === 'string' ? deltaSizes.deltaKeyOf(req.url ?? '/', answer.headers, ifBlockHeader, plan.extension) : null;
+    const knownLoss = plan.delta && body ? knownToLose(plan, deltaSizeKey, req.url ?? '/', answer.headers, originLength) : null;
+    if (knownLoss) {
+      // Exactly the response without If-Block, as delta-response.ts sends when the delta loses.
+      knownLosses++;
+      plan.reservation?.release();
+      plan = knownLoss.plain;
+    }
     // The delta's memory charge goes back when the response ends, however it ends (pipeline below, or the socket closing first).
     const reservation = plan.reservation;
     if (reservation) res.once('close', () => reservation.release());
     const passReason = req.headers['if-block'] === undefined ? null : plan.passReason;
-    const body = answer.body;
-    const originLength = Number(headerText(answer.headers, 'content-length'));
+    const deltaBytes = knownLoss?.deltaBytes;
     if (plan.delta && body) {
       const outcome = await serveDeltaOrPlain({
         res,
@@ -225,6 +244,8 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
         streamingDeltaBytes: deltaMemoryEstimate(plan.delta.layout, plan.extension),
         sendError: (status, message) => sendError(res, status, message, offered),
         plainSizes,
+        deltaSizes,
+        deltaSizeKey,
         url: req.url ?? '/',
         originHeaders: answer.headers,
       });
@@ -239,26 +260,26 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
       if (!compressed) {
         if (abort.signal.aborted) {
           res.destroy();
-          return record(plan.status, plan.encoding, 0, 0, { passReason, aborted: true });
+          return record(plan.status, plan.encoding, 0, 0, { passReason, aborted: true, deltaBytes });
         }
         // The origin's body failed before a byte was sent: say so (502) rather
         // than drop the connection, which browsers retry (Firefox up to 10 times).
         const sent = sendError(res, 502, 'Bad Gateway: the origin body ended early', offered);
-        return record(502, 'identity', sent, sent, { passReason, aborted: true });
+        return record(502, 'identity', sent, sent, { passReason, aborted: true, deltaBytes });
       }
       const level = plan.compress === 'gzip' ? compression.gzipLevel : compression.brotliQuality;
       plainSizes.noteExact(plainSizes.keyOf(req.url ?? '/', answer.headers, plan.compress, level), compressed.length);
       plan.headers.set('content-length', String(compressed.length));
       writeHead(res, plan.status, plan.headers);
       res.end(compressed);
-      return record(plan.status, plan.encoding, compressed.length, originLength, { passReason });
+      return record(plan.status, plan.encoding, compressed.length, originLength, { passReason, deltaBytes });
     }
     writeHead(res, plan.status, plan.headers);
     if (!body || method === 'HEAD' || plan.status === 204 || plan.status === 304) {
       body?.destroy();
       reservation?.release();
       res.end();
-      return record(plan.status, plan.encoding, 0, 0, { passReason });
+      return record(plan.status, plan.encoding, 0, 0, { passReason, deltaBytes });
     }
 
     const stages: Transform[] = [];
@@ -275,8 +296,32 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
     if (last !== identity) last.on('data', (chunk: Buffer) => (sentBytes += chunk.length));
     pipeline([body, ...stages, res], (error) => {
       reservation?.release();
-      record(plan.status, plan.encoding, last === identity ? fullBytes : sentBytes, fullBytes, { passReason, aborted: Boolean(error) });
+      record(plan.status, plan.encoding, last === identity ? fullBytes : sentBytes, fullBytes, { passReason, aborted: Boolean(error), deltaBytes });
     });
+  }
+
+  /**
+   * The plain plan for a request whose delta is known to lose: the same
+   * version (strong ETag) answered this If-Block before with a delta of a
+   * remembered size, and the plain body this request would get has a
+   * remembered exact size that the delta does not beat. Then nothing is
+   * scanned or deflated. Null (and nothing held) otherwise, or for an
+   * upstream's own coding, whose plain size is its bytes as they come.
+   */
+  function knownToLose(plan: ResponsePlan, deltaSizeKey: string | null, url: string, originHeaders: HeaderMap, originLength: number): { plain: ResponsePlan; deltaBytes: number | undefined } | null {
+    const known = deltaSizes.get(deltaSizeKey);
+    if (!known || plan.decode) return null;
+    const plain = plan.plain!();
+    if (known.exact === null) {
+      // Not made last time: most of the body new, or the economy guard stopped (delta-response.ts). That loses to a compressed plain body only.
+      if (plain.compress) return { plain, deltaBytes: undefined };
+    } else {
+      const level = plain.compress === 'gzip' ? compression.gzipLevel : compression.brotliQuality;
+      const plainBytes = plain.compress ? (plainSizes.get(plainSizes.keyOf(url, originHeaders, plain.compress, level))?.exact ?? null) : Number.isFinite(originLength) ? originLength : null;
+      if (plainBytes !== null && !deltaBeats(known.exact, plainBytes)) return { plain, deltaBytes: known.exact };
+    }
+    plain.reservation?.release();
+    return null;
   }
 
   const handler = (req: IncomingMessage, res: ServerResponse, next?: NextFunction) => {
@@ -286,5 +331,14 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
       sendError(res, 500, 'Internal Server Error', offeredExtension(req.headers['if-block']));
     });
   };
-  return Object.assign(handler, { deltaMemory: budget, compressionMemory: compressionBudget, plainSizes });
+    const deltaSizesSeen = {
+    get size() {
+      return deltaSizes.size;
+    },
+    limit: deltaSizes.limit,
+    get knownLosses() {
+      return knownLosses;
+    },
+  };
+  return Object.assign(handler, { deltaMemory: budget, compressionMemory: compressionBudget, plainSizes, deltaSizes: deltaSizesSeen });
 }

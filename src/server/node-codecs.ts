@@ -1,7 +1,7 @@
 // Node's native codecs for the server and CLI: node:crypto SHA-1 (several
 // times faster than the portable default) and node:zlib on the thread pool
-// for the x=1 extension's literal pieces. (v=1 literal runs are deflated on
-// the thread pool by delta-transform.ts.)
+// for the x=1 extension's literal pieces. (v=1 literal runs are deflated by
+// delta-transform.ts: most synchronously, long ones on the thread pool.)
 
 import { createHash } from 'node:crypto';
 import { deflate } from 'node:zlib';

@@ -10,7 +10,18 @@
 // remembered (a page made per request is compared every time). An origin
 // that reuses a strong ETag for other bytes only makes the choice less
 // good, never the response wrong: either answer decodes to the body sent.
+//
+// The same memo class keeps the sizes of deltas (deltaKeyOf), in a memo of
+// their own so that If-Block values nobody sends twice cannot push the
+// plain sizes out: with both sizes known, a request whose delta lost before
+// gets the plain response without a scan or a deflated literal (handler.ts).
+// Clients that loaded the same old version send the same If-Block, so a
+// popular page's answer to last hour's copy is decided once per version.
+// A delta never made (most of the body new, or the economy guard stopped)
+// is noted with no exact size and an unbounded lower bound: it loses to
+// any compressed plain body.
 
+import { createHash } from 'node:crypto';
 import type { CompressionCoding } from './content-coding';
 import { HeaderMap, headerText } from './headers';
 
@@ -32,10 +43,25 @@ export class PlainSizeMemo {
 
   /** The key of this representation's plain body in `coding`, or null when it has no strong ETag (or the memo is off). */
   keyOf(url: string, originHeaders: HeaderMap, coding: CompressionCoding, level: number): string | null {
+    return this.representationKey(url, originHeaders, [coding, String(level)]);
+  }
+
+  /**
+   * The key of the delta this representation gets against one If-Block
+   * value (and x=1 offer): the same bytes for every request that sends it,
+   * so its size is as much a fact about the version as the plain sizes.
+   * The header goes in as its SHA-1, so a hostile value's length costs the
+   * memo nothing.
+   */
+  deltaKeyOf(url: string, originHeaders: HeaderMap, ifBlock: string, extension: number): string | null {
+    return this.representationKey(url, originHeaders, ['delta', String(extension), createHash('sha1').update(ifBlock).digest('base64')]);
+  }
+
+  private representationKey(url: string, originHeaders: HeaderMap, rest: string[]): string | null {
     if (this.limit <= 0) return null;
     const etag = headerText(originHeaders, 'etag')?.trim();
     if (!etag || etag.startsWith('W/')) return null;
-    return [url, etag, headerText(originHeaders, 'content-length') ?? '', coding, level].join('\n');
+    return [url, etag, headerText(originHeaders, 'content-length') ?? '', ...rest].join('\n');
   }
 
   get(key: string | null): PlainSize | undefined {

@@ -238,6 +238,39 @@ describe('never worse than without If-Block, over HTTP (issue 9)', () => {
     expect(handler.plainSizes.size).toBe(before);
   });
 
+  it('a delta that lost is remembered per version and If-Block: the next client holding that copy gets the same plain response, nothing scanned', async () => {
+    const first = await exchange('/mostly-edited.html', FIREFOX);
+    expect(first.withIf.headers['content-encoding']).toBe('br');
+    const remembered = handler.deltaSizes.size;
+    const settled = handler.deltaSizes.knownLosses;
+    expect(remembered).toBeGreaterThanOrEqual(1);
+    const again = await exchange('/mostly-edited.html', FIREFOX);
+    expect(handler.deltaSizes.knownLosses).toBe(settled + 1);
+    expect(handler.deltaSizes.size).toBe(remembered);
+    sameResponse(again.withIf, first.withIf);
+    sameResponse(again.withIf, again.without);
+    expect(again.log.passReason).toBe('no-gain');
+    expect(again.log.deltaBytes).toBe(first.log.deltaBytes);
+    // Another cached copy of the same page is its own question: a copy of the new body itself gets its (tiny) delta.
+    const current = await fetchRaw(`${server.url}/mostly-edited.html`, { headers: { 'Accept-Encoding': FIREFOX, 'If-Block': formatIfBlock(PAGES['/mostly-edited.html'].new, engine)! } });
+    expect(current.headers['content-encoding']).toBe('crcsync');
+    expect(handler.deltaSizes.knownLosses).toBe(settled + 1);
+    // A delta not even made (most of the body new) is remembered too, as losing to a compressed body only.
+    await exchange('/unrelated.html', FIREFOX);
+    const beforeUnrelated = handler.deltaSizes.knownLosses;
+    const unrelated = await exchange('/unrelated.html', FIREFOX);
+    expect(handler.deltaSizes.knownLosses).toBe(beforeUnrelated + 1);
+    sameResponse(unrelated.withIf, unrelated.without);
+    expect(unrelated.log.deltaBytes).toBeUndefined();
+    const identityClient = await exchange('/unrelated.html');
+    expect(identityClient.withIf.headers['content-encoding']).toBe('crcsync');
+    expect(handler.deltaSizes.knownLosses).toBe(beforeUnrelated + 1);
+    // A gzip-only client compares with gzip, which this delta may beat: decided by the sizes, never by the br answer.
+    const gzipOnly = await exchange('/mostly-edited.html', 'gzip');
+    if (gzipOnly.withIf.headers['content-encoding'] === 'crcsync') expect(deltaBeats(gzipOnly.withIf.body.length, gzipOnly.without.body.length)).toBe(true);
+    else sameResponse(gzipOnly.withIf, gzipOnly.without);
+  });
+
   it('every charge goes back to the memory budgets', async () => {
     await waitFor(() => handler.deltaMemory.reservations === 0 && handler.compressionMemory.reservations === 0, 'the budgets to be credited');
     expect(handler.deltaMemory.reservedBytes).toBe(0);

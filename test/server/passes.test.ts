@@ -199,7 +199,7 @@ describe('DeltaTransform', () => {
     return Buffer.concat(chunks);
   }
 
-  it('deflates literal runs on the thread pool into the same sections as the portable encoder, in order', async () => {
+  it('deflates literal runs with node zlib into the same sections as the portable encoder, in order', async () => {
     const base = randomBytes(random, 300_000, 40);
     const body = mutate(random, base, 60);
     for (let round = 0; round < 3; round++) {
@@ -213,6 +213,26 @@ describe('DeltaTransform', () => {
       let rebuilt: Uint8Array | null = null;
       new DeltaDecoder(base, {}, (verified) => (rebuilt = verified)).push(delta, true);
       expect(Buffer.from(rebuilt!).equals(Buffer.from(body))).toBe(true);
+    }
+  });
+
+  it('mixes runs deflated in one call with a run streamed on the thread pool, each a valid Z stream in order', async () => {
+    const base = randomBytes(random, 300_000, 41);
+    // Short edits around one run of 200 KB new bytes: the long run streams (past 128 KiB), the others do not.
+    const body = Buffer.concat([mutate(random, base.subarray(0, 150_000), 8), randomBytes(random, 200_000, 42), mutate(random, base.subarray(150_000), 8)]);
+    const reference: Uint8Array[] = [];
+    new DeltaEncoder(parseIfBlock(formatIfBlock(base, engine)!), { engine }, (chunk) => reference.push(chunk)).push(body, true);
+    const simplify = (bytes: Uint8Array) => readSections(bytes).map((section) => (section.kind === 'Z' ? { kind: 'Z', literal: section.literal } : section));
+    // Inline (an idle loop) and on the thread pool (a busy one, every run streamed): the same sections.
+    for (const deflateInline of [() => true, () => false]) {
+      const delta = await transformed(body, base, 25, { deflateInline });
+      expect(simplify(delta)).toEqual(simplify(Buffer.concat(reference)));
+      const runs = simplify(delta).flatMap((section) => (section.kind === 'Z' ? [section.literal.length] : []));
+      expect(Math.max(...runs)).toBeGreaterThan(200_000);
+      expect(runs.filter((length) => length < 128 * 1024).length).toBeGreaterThan(3);
+      let rebuilt: Uint8Array | null = null;
+      new DeltaDecoder(base, {}, (verified) => (rebuilt = verified)).push(delta, true);
+      expect(Buffer.from(rebuilt!).equals(body)).toBe(true);
     }
   });
 
