@@ -19,6 +19,9 @@ Prints "crcsync serving URL" on stdout once listening; one access-log line
 per response on stderr. Stops on SIGINT / SIGTERM.
 
   --root DIR           serve the files under DIR
+  --file-cache N       with --root: keep up to N MiB of small files (each up to
+                       1 MiB) in memory while they are unchanged, per server
+                       process (default 32; 0 reads every file every time)
   --upstream URL       reverse proxy to an http:// or https:// origin
   --demo               built-in demo site: news page, JSON feed, CSS, JS
   --host HOST          address to listen on (default 127.0.0.1)
@@ -62,6 +65,7 @@ export const SERVE_OPTIONS = {
   deflater: { type: 'string', default: 'zlib' },
   'demo-seed': { type: 'string' },
   'max-delta-memory': { type: 'string' },
+  'file-cache': { type: 'string' },
   'max-compression-memory': { type: 'string' },
   'no-delta': { type: 'string', multiple: true },
   log: { type: 'string' },
@@ -116,8 +120,9 @@ export function serveConfigFromArgs(values: ServeValues): ServeConfig {
   if (!Object.hasOwn(deflaters, deflater)) throw new ServeArgumentError(`unknown --deflater ${deflater}`);
 
   let origin: CrcsyncHandlerOptions;
+  if (values['file-cache'] !== undefined && values.root === undefined) throw new ServeArgumentError('--file-cache goes with --root (it keeps files of the static root)');
   if (values.root !== undefined) {
-    origin = { root: values.root };
+    origin = { root: values.root, fileCacheBytes: mebibytes(wholeNumber(values['file-cache'], '--file-cache', 1024 * 1024)) };
   } else if (values.upstream !== undefined) {
     let url: URL;
     try {

@@ -1,11 +1,14 @@
 // Static files as an origin (`crcsync serve --root DIR`): GET and HEAD,
-// identity bodies streamed from disk, a validator ETag and If-None-Match,
+// identity bodies streamed from disk (small files kept in memory while
+// unchanged: file-cache.ts), a validator ETag and If-None-Match,
 // `Cache-Control: no-cache` so browsers revalidate (and a crcsync client
 // then asks with If-Block). No byte ranges: a Range header is ignored and
 // the whole body is served (RFC 9110 §14.2 allows that).
 
-import { createReadStream } from 'node:fs';
-import { open, realpath, stat } from 'node:fs/promises';
+import { BigIntStats, createReadStream } from 'node:fs';
+import { open, readFile, realpath, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { DEFAULT_FILE_CACHE_BYTES, FileCache } from './file-cache';
 import { extname, join, resolve, sep } from 'node:path';
 import { HeaderMap } from './headers';
 import { Origin, OriginResponse } from './origin';
@@ -81,6 +84,18 @@ export interface StaticOriginOptions {
   defaultType?: string;
   /** File served for a directory (default index.html). */
   index?: string;
+  /** Bytes of small unchanged files kept in memory (file-cache.ts; default 32 MiB, 0 = none). */
+  fileCacheBytes?: number;
+}
+
+/** One Buffer as a byte stream (one chunk, not object mode, as a file stream gives it). */
+function bytesStream(bytes: Buffer): Readable {
+  return new Readable({
+    read() {
+      this.push(bytes);
+      this.push(null);
+    },
+  });
 }
 
 export function staticOrigin(root: string, options: StaticOriginOptions = {}): Origin {
@@ -108,9 +123,23 @@ export function staticOrigin(root: string, options: StaticOriginOptions = {}): O
    * the one checked (a link swapped in between needs write access to the
    * root, which is outside this threat model).
    */
-  async function insideRoot(path: string): Promise<string | null> {
-    const [real, realBase] = await Promise.all([realpath(path).catch(() => null), realpath(base).catch(() => null)]);
-    return real !== null && realBase !== null && isInside(realBase, real) ? real : null;
+  async function insideRoot(path: string): Promise<{ path: string; info: BigIntStats } | null> {
+    // stat follows the links realpath resolves, so the three go to the thread pool together.
+    const [real, realBase, info] = await Promise.all([realpath(path).catch(() => null), realpath(base).catch(() => null), stat(path, { bigint: true }).catch(() => null)]);
+    return real !== null && realBase !== null && info !== null && isInside(realBase, real) ? { path: real, info } : null;
+  }
+  const files = new FileCache(options.fileCacheBytes ?? DEFAULT_FILE_CACHE_BYTES);
+  /** The body of a GET: the kept bytes of this version, else read whole (and kept) when small, else streamed. */
+  async function bodyOf(path: string, info: BigIntStats): Promise<Readable> {
+    const key = files.keyOf(path, info);
+    if (key === null) return createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+    const kept = files.get(key);
+    if (kept) return bytesStream(kept);
+    const bytes = await readFile(path).catch(() => null);
+    // Changed since the stat (or gone): streamed as before, and not kept under the old version's key.
+    if (bytes === null || BigInt(bytes.length) !== info.size) return createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+    files.put(key, bytes);
+    return bytesStream(bytes);
   }
   return async (req) => {
     const method = req.method ?? 'GET';
@@ -124,15 +153,12 @@ export function staticOrigin(root: string, options: StaticOriginOptions = {}): O
     if (pathname.includes('\0')) return simpleResponse(400, { 'content-length': '0' });
     const requested = resolve(join(base, pathname));
     if (!isInside(base, requested)) return null;
-    let path = await insideRoot(requested);
-    let info = path === null ? null : await stat(path).catch(() => null);
-    if (path !== null && info?.isDirectory()) {
-      path = await insideRoot(join(path, index));
-      info = path === null ? null : await stat(path).catch(() => null);
-    }
-    if (path === null || !info?.isFile()) return null;
+    let found = await insideRoot(requested);
+    if (found?.info.isDirectory()) found = await insideRoot(join(found.path, index));
+    if (!found?.info.isFile()) return null;
+    const { path, info } = found;
 
-    const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
+    const etag = `"${info.size.toString(16)}-${(info.mtimeNs / 1_000_000n).toString(16)}"`;
     const headers: HeaderMap = new Map([
       ['content-type', await typeOf(path, etag)],
       ['content-length', String(info.size)],
@@ -147,6 +173,6 @@ export function staticOrigin(root: string, options: StaticOriginOptions = {}): O
       return { status: 304, headers, body: null };
     }
     if (method === 'HEAD') return { status: 200, headers, body: null };
-    return { status: 200, headers, body: createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }) };
+    return { status: 200, headers, body: await bodyOf(path, info) };
   };
 }

@@ -2,7 +2,7 @@
 // fixtures: what each kind of client gets, and the pass-through cases of
 // PROTOCOL.md §2 that a static origin can produce.
 
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getDefaultEngine } from '../../src/core/embedded-core';
@@ -164,6 +164,37 @@ describe('static root over HTTP', () => {
     } finally {
       rmSync(outside, { recursive: true, force: true });
       for (const link of ['leak.txt', 'leakdir', 'notes-link.txt', 'dir-link']) rmSync(join(root, link), { force: true });
+    }
+  });
+
+  it('serves a file\'s new bytes as soon as it changes (same size, same second, renamed over, or a link swapped out of the root)', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'crcsync-outside-'));
+    const path = join(root, 'changing.txt');
+    const version = (letter: string) => `${letter} the same length every time\n`.repeat(100);
+    const fetchText = async (url: string) => (await fetchRaw(`${server.url}${url}`, { headers: { 'Accept-Encoding': 'identity' } })).body.toString();
+    const logsBefore = server.logs.length;
+    try {
+      writeFileSync(path, version('a'));
+      expect(await fetchText('/changing.txt')).toBe(version('a'));
+      expect(await fetchText('/changing.txt')).toBe(version('a'));
+      writeFileSync(path, version('b')); // rewritten in place: same size, most likely the same second
+      expect(await fetchText('/changing.txt')).toBe(version('b'));
+      writeFileSync(join(root, 'changing.tmp'), version('c'));
+      renameSync(join(root, 'changing.tmp'), path);
+      expect(await fetchText('/changing.txt')).toBe(version('c'));
+      // A client holding version b gets a delta that rebuilds c.
+      const delta = await fetchRaw(`${server.url}/changing.txt`, { headers: { 'If-Block': formatIfBlock(Buffer.from(version('b')), getDefaultEngine())!, 'Accept-Encoding': 'identity' } });
+      expect(decodeResponse(delta, Buffer.from(version('b'))).toString()).toBe(version('c'));
+      writeFileSync(join(outside, 'secret.txt'), version('s'));
+      symlinkSync(path, join(root, 'swap.txt'));
+      expect(await fetchText('/swap.txt')).toBe(version('c'));
+      rmSync(join(root, 'swap.txt'));
+      symlinkSync(join(outside, 'secret.txt'), join(root, 'swap.txt'));
+      expect((await fetchRaw(`${server.url}/swap.txt`)).status).toBe(404);
+      await waitFor(() => server.logs.length === logsBefore + 7, 'seven access-log lines');
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+      for (const name of ['changing.txt', 'changing.tmp', 'swap.txt']) rmSync(join(root, name), { force: true });
     }
   });
 
