@@ -331,7 +331,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
       sendError(res, 500, 'Internal Server Error', offeredExtension(req.headers['if-block']));
     });
   };
-    const deltaSizesSeen = {
+  const deltaSizesSeen = {
     get size() {
       return deltaSizes.size;
     },

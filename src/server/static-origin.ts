@@ -7,9 +7,9 @@
 
 import { BigIntStats, createReadStream } from 'node:fs';
 import { open, readFile, realpath, stat } from 'node:fs/promises';
+import { extname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { DEFAULT_FILE_CACHE_BYTES, FileCache } from './file-cache';
-import { extname, join, resolve, sep } from 'node:path';
 import { HeaderMap } from './headers';
 import { Origin, OriginResponse } from './origin';
 
