@@ -54,7 +54,9 @@ export class PlainSizeMemo {
    * memo nothing.
    */
   deltaKeyOf(url: string, originHeaders: HeaderMap, ifBlock: string, extension: number): string | null {
-    return this.representationKey(url, originHeaders, ['delta', String(extension), createHash('sha1').update(ifBlock).digest('base64')]);
+    // Hashed only for a representation that is remembered at all.
+    const key = this.representationKey(url, originHeaders, ['delta', String(extension)]);
+    return key === null ? null : `${key}\n${createHash('sha1').update(ifBlock).digest('base64')}`;
   }
 
   private representationKey(url: string, originHeaders: HeaderMap, rest: string[]): string | null {
