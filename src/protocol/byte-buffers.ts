@@ -1,8 +1,21 @@
 // Small byte containers for the streaming codecs.
 
+/** A window's first storage, when no spare one is at hand. */
+const INITIAL_WINDOW_BYTES = 64 * 1024;
+/** Spare storage kept for the next window: at most this many arrays of at most SPARE_STORAGE_BYTES each (4 MiB). */
+const SPARE_STORAGES = 8;
+const SPARE_STORAGE_BYTES = 512 * 1024;
+/**
+ * Storage of released windows. A delta scan per response would otherwise
+ * allocate and zero 64-256 KiB, and an ArrayBuffer's memory comes back only
+ * with a garbage collection: on a busy server those buffers were most of
+ * what made V8 collect its old generation several times a second (issue 11).
+ */
+const spareStorage: Uint8Array[] = [];
+
 /** Bytes at absolute stream offsets [start, end): append at the end, drop from the front. */
 export class ByteWindow {
-  private storage = new Uint8Array(64 * 1024);
+  private storage = spareStorage.pop() ?? new Uint8Array(INITIAL_WINDOW_BYTES);
   private head = 0; // storage index of absolute offset `start`
   private size = 0;
   start = 0;
@@ -38,6 +51,19 @@ export class ByteWindow {
     this.head += drop;
     this.size -= drop;
     this.start += drop;
+  }
+
+  /**
+   * The window is done with: its storage goes to the next window. Every view
+   * it gave out is void from now on (as after any append), and it must not
+   * be used again.
+   */
+  release(): void {
+    const storage = this.storage;
+    this.storage = new Uint8Array(0);
+    this.head = 0;
+    this.size = 0;
+    if (storage.length && storage.length <= SPARE_STORAGE_BYTES && spareStorage.length < SPARE_STORAGES) spareStorage.push(storage);
   }
 }
 

@@ -160,6 +160,7 @@ export class DeltaSectionScanner {
       this.releaseLiterals(this.pending.end, true);
       this.finished = true;
       this.releaseMatcher();
+      this.pending.release(); // the listener had its last view in releaseLiterals
       this.stats.boundBytes += 1 + SHA1_BYTES;
       this.listener.onDigest(this.hasher.digest());
     }
@@ -170,6 +171,7 @@ export class DeltaSectionScanner {
     if (this.finished) return;
     this.finished = true;
     this.releaseMatcher();
+    this.pending.release();
   }
 
   private scanSlice(slice: Uint8Array): void {

@@ -90,11 +90,38 @@ export function compressionMemoryEstimate(coding: CompressionCoding, sizeHint: n
   return sizeHint === undefined ? large : Math.min(large, 2 * MiB + 2 * sizeHint);
 }
 
+/** brotli's default window (lgwin 22, 4 MiB), the largest the server uses. */
+const BROTLI_LARGEST_WINDOW_BITS = 22;
+/** The smallest window the server asks for: at 16 bits and below qualities 5-9 switch to other hashers, hence other bytes. */
+const BROTLI_SMALLEST_WINDOW_BITS = 17;
+/** brotli cannot refer back the last 16 bytes of its window (BROTLI_WINDOW_GAP). */
+const BROTLI_WINDOW_GAP = 16;
+
+/**
+ * A body of known size gets the smallest window that still reaches back to
+ * its first byte, so every match brotli would find with its default 4 MiB
+ * window it finds here too: over the 47 corpus pages at quality 5 the
+ * output is the same size to within 1 byte per page (the window's size is
+ * written in the stream's first bits). The encoder's ring buffer is sized
+ * by the window: a 100 KiB page needed 8 MiB, reported to V8 as external
+ * memory, and with a few dozen br responses in flight V8 collected its
+ * whole heap several times a second for it (issue 11: on the corpus pages
+ * whose crcsync client gets br, 43-48 full collections in 5 s at 50
+ * connections fell to 13-16, CPU per response 4.4-4.5 ms to 3.8-4.2 ms,
+ * peak RSS 330-370 MiB to 215-220 MiB).
+ */
+function brotliParams(settings: CompressionSettings, sizeHint: number | undefined): Record<number, number> {
+  const params: Record<number, number> = { [zlib.constants.BROTLI_PARAM_QUALITY]: settings.brotliQuality };
+  if (sizeHint === undefined) return params;
+  params[zlib.constants.BROTLI_PARAM_SIZE_HINT] = sizeHint;
+  const reach = Math.ceil(Math.log2(sizeHint + BROTLI_WINDOW_GAP));
+  params[zlib.constants.BROTLI_PARAM_LGWIN] = Math.min(BROTLI_LARGEST_WINDOW_BITS, Math.max(BROTLI_SMALLEST_WINDOW_BITS, reach));
+  return params;
+}
+
 export function createCompressor(coding: CompressionCoding, settings: CompressionSettings, sizeHint?: number): Transform {
   if (coding === 'gzip') return zlib.createGzip({ level: settings.gzipLevel });
-  const params: Record<number, number> = { [zlib.constants.BROTLI_PARAM_QUALITY]: settings.brotliQuality };
-  if (sizeHint !== undefined) params[zlib.constants.BROTLI_PARAM_SIZE_HINT] = sizeHint;
-  return zlib.createBrotliCompress({ params });
+  return zlib.createBrotliCompress({ params: brotliParams(settings, sizeHint) });
 }
 
 /** Inputs up to this size are compressed on the event loop by compressOnce (~1 ms of br-5): a thread-pool job costs more than that to hand over. */
@@ -112,8 +139,7 @@ export function compressOnce(coding: CompressionCoding, settings: CompressionSet
     if (input.length <= COMPRESS_ON_LOOP_BYTES) return Promise.resolve(zlib.gzipSync(input, options));
     return new Promise((resolve, reject) => zlib.gzip(input, options, (error, output) => (error ? reject(error) : resolve(output))));
   }
-  const params: Record<number, number> = { [zlib.constants.BROTLI_PARAM_QUALITY]: settings.brotliQuality };
-  if (sizeHint !== undefined) params[zlib.constants.BROTLI_PARAM_SIZE_HINT] = sizeHint;
+  const params = brotliParams(settings, sizeHint);
   if (input.length <= COMPRESS_ON_LOOP_BYTES) return Promise.resolve(zlib.brotliCompressSync(input, { params }));
   return new Promise((resolve, reject) => zlib.brotliCompress(input, { params }, (error, output) => (error ? reject(error) : resolve(output))));
 }

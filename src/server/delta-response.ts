@@ -376,9 +376,10 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
   async function race(coding: CompressionCoding, deltaBytes: number, bodyBytes: number, wholeLengthHint: number | undefined, whole: boolean): Promise<RaceOutcome> {
     // `whole`: bodyBytes is the whole body, so its plain size is the response's (else a lower bound of it).
     const key = serving.plainSizes.keyOf(serving.url, serving.originHeaders, coding, coding === 'gzip' ? compression.gzipLevel : compression.brotliQuality);
-    const identity = Buffer.concat(leading(prefix.identity, bodyBytes));
     const known = serving.plainSizes.get(key);
     if (known && deltaBeats(deltaBytes, known.atLeast)) return { deltaWins: true };
+    // Joined only now: a remembered size settles most races without a copy of the body.
+    const identity = Buffer.concat(leading(prefix.identity, bodyBytes));
     if (known && known.exact !== null && whole) {
       // Known to lose: the plain body is made once, to be sent.
       return { deltaWins: false, plainBody: await compressOnce(coding, compression, identity, wholeLengthHint) };

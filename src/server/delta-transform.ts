@@ -102,14 +102,15 @@ class NodeZlibRuns {
     private readonly inline: () => boolean = () => true,
   ) {}
 
-  push(bytes: Uint8Array, runEnds: boolean): void {
+  /** `owned`: the bytes are a copy no one else writes to (a held run's), kept as they are. */
+  push(bytes: Uint8Array, runEnds: boolean, owned = false): void {
     if (!this.open) {
       this.open = true;
       this.streamed = false;
     }
     if (bytes.length) {
       if (this.streamed) this.checksum = adler32(this.checksum, bytes, bytes.length, 0);
-      this.held.push(bytes.slice()); // the scanner's view is valid only during the call
+      this.held.push(owned ? bytes : bytes.slice()); // the scanner's view is valid only during the call
       this.heldBytes += bytes.length;
     }
     if (!runEnds) return;
@@ -201,7 +202,7 @@ export class DeltaTransform extends SectionQueueTransform {
   private matched = 0;
   /** Literal bytes of the open run with a synchronous compressor (it may keep them all until the run ends). */
   private openRunBytes = 0;
-  private readonly live: { onBlock(index: number): void; onLiteral(bytes: Uint8Array, runEnds: boolean): void; onDigest(digest: Uint8Array): void };
+  private readonly live: { onBlock(index: number): void; onLiteral(bytes: Uint8Array, runEnds: boolean, owned?: boolean): void; onDigest(digest: Uint8Array): void };
 
   constructor(ifBlock: IfBlock, options: DeltaTransformOptions) {
     super();
@@ -213,11 +214,11 @@ export class DeltaTransform extends SectionQueueTransform {
     let runOpen = false;
     this.live = {
       onBlock: (index) => emit(Uint8Array.of(TAG_BLOCK, index)),
-      onLiteral: (bytes, runEnds) => {
+      onLiteral: (bytes, runEnds, owned = false) => {
         if (!runOpen) emit(Uint8Array.of(TAG_ZLIB));
         runOpen = !runEnds;
         if (this.zlibRuns) {
-          this.zlibRuns.push(bytes, runEnds);
+          this.zlibRuns.push(bytes, runEnds, owned);
           return;
         }
         this.openRunBytes = runEnds ? 0 : this.openRunBytes + bytes.length;
@@ -279,7 +280,7 @@ export class DeltaTransform extends SectionQueueTransform {
     this.held = null;
     for (const event of held) {
       if (event.kind === 'block') this.live.onBlock(event.index);
-      else if (event.kind === 'literal') this.live.onLiteral(event.bytes, event.runEnds);
+      else if (event.kind === 'literal') this.live.onLiteral(event.bytes, event.runEnds, true);
       else if (event.kind === 'digest') this.live.onDigest(event.digest);
       else this.zlibRuns?.flushOpenRun();
     }

@@ -5,7 +5,7 @@
 // then asks with If-Block). No byte ranges: a Range header is ignored and
 // the whole body is served (RFC 9110 §14.2 allows that).
 
-import { BigIntStats, createReadStream } from 'node:fs';
+import { BigIntStats, createReadStream, realpathSync, statSync } from 'node:fs';
 import { open, readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
@@ -124,21 +124,51 @@ export function staticOrigin(root: string, options: StaticOriginOptions = {}): O
    * root, which is outside this threat model).
    */
   async function insideRoot(path: string): Promise<{ path: string; info: BigIntStats } | null> {
+    if (files.holdsPath(path)) return checkedNow(path);
     // stat follows the links realpath resolves, so the three go to the thread pool together.
     const [real, realBase, info] = await Promise.all([realpath(path).catch(() => null), realpath(base).catch(() => null), stat(path, { bigint: true }).catch(() => null)]);
-    return real !== null && realBase !== null && info !== null && isInside(realBase, real) ? { path: real, info } : null;
+    return resolvedInside(path, real, realBase, info);
+  }
+  /**
+   * The same checks, synchronously, for a path whose bytes are kept: it was
+   * read moments ago, so its names and inode are in the kernel's caches and
+   * the three calls take microseconds. On the thread pool each would be a
+   * round trip queued behind whatever gzip / br / deflate work is there, a
+   * wait every response of a busy server paid (issue 11).
+   */
+  function checkedNow(path: string): { path: string; info: BigIntStats } | null {
+    const attempt = <T>(call: () => T): NonNullable<T> | null => {
+      try {
+        return call() ?? null;
+      } catch {
+        return null;
+      }
+    };
+    return resolvedInside(
+      path,
+      attempt(() => realpathSync.native(path)),
+      attempt(() => realpathSync.native(base)),
+      attempt(() => statSync(path, { bigint: true, throwIfNoEntry: false })),
+    );
+  }
+  function resolvedInside(path: string, real: string | null, realBase: string | null, info: BigIntStats | null): { path: string; info: BigIntStats } | null {
+    if (real === null || realBase === null || info === null || !isInside(realBase, real)) {
+      files.forgetPath(path);
+      return null;
+    }
+    return { path: real, info };
   }
   const files = new FileCache(options.fileCacheBytes ?? DEFAULT_FILE_CACHE_BYTES);
   /** The body of a GET: the kept bytes of this version, else read whole (and kept) when small, else streamed. */
-  async function bodyOf(path: string, info: BigIntStats): Promise<Readable> {
+  async function bodyOf(requested: string, path: string, info: BigIntStats): Promise<Readable> {
     const key = files.keyOf(path, info);
     if (key === null) return createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
-    const kept = files.get(key);
+    const kept = files.get(key, requested);
     if (kept) return bytesStream(kept);
     const bytes = await readFile(path).catch(() => null);
     // Changed since the stat (or gone): streamed as before, and not kept under the old version's key.
     if (bytes === null || BigInt(bytes.length) !== info.size) return createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
-    files.put(key, bytes);
+    files.put(key, bytes, requested);
     return bytesStream(bytes);
   }
   return async (req) => {
@@ -173,6 +203,6 @@ export function staticOrigin(root: string, options: StaticOriginOptions = {}): O
       return { status: 304, headers, body: null };
     }
     if (method === 'HEAD') return { status: 200, headers, body: null };
-    return { status: 200, headers, body: await bodyOf(path, info) };
+    return { status: 200, headers, body: await bodyOf(requested, path, info) };
   };
 }

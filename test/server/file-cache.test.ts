@@ -48,6 +48,22 @@ describe('FileCache', () => {
     expect(cache.heldBytes).toBe(2500);
     expect(cache.get(null)).toBeUndefined();
   });
+
+  it('says which requested paths have their bytes kept, until the entry goes or the path is forgotten', () => {
+    const cache = new FileCache(2000);
+    expect(cache.holdsPath('/root/a')).toBe(false);
+    cache.put('a-key', Buffer.alloc(1000, 1), '/root/a');
+    cache.put('b-key', Buffer.alloc(1000, 2));
+    expect(cache.holdsPath('/root/a')).toBe(true);
+    expect(cache.holdsPath('/root/b')).toBe(false); // kept, but no request named it
+    expect(cache.get('b-key', '/root/b')?.[0]).toBe(2);
+    expect(cache.holdsPath('/root/b')).toBe(true);
+    cache.put('c-key', Buffer.alloc(1000, 3), '/root/c'); // evicts a, the least recently used
+    expect(cache.holdsPath('/root/a')).toBe(false);
+    cache.forgetPath('/root/b');
+    expect(cache.holdsPath('/root/b')).toBe(false);
+    expect(cache.holdsPath('/root/c')).toBe(true);
+  });
 });
 
 describe('crcsync serve --file-cache', () => {
