@@ -12,7 +12,7 @@
 //   npx esbuild scripts/profile/server-cpu.ts --bundle --platform=node --packages=external --loader:.wasm=binary --target=node20 --outfile=dist/profile/server-cpu.js
 //   node dist/profile/server-cpu.js [--connections 50] [--seconds 5] [--rounds 3] [--against DIR] [--out FILE]
 
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -129,6 +129,15 @@ async function splitByAnswer(server: Server, pages: Page[]): Promise<{ deltas: P
   return { deltas, plain };
 }
 
+/** " (abc1234)": the commit a checkout is at, for the report's labels; "" outside git. */
+function commitOf(directory: string): string {
+  try {
+    return ` (${execFileSync('git', ['-C', directory, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()})`;
+  } catch {
+    return '';
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -145,8 +154,8 @@ async function main(): Promise<void> {
   const connections = Number(values.connections);
   const seconds = Number(values.seconds);
   const rounds = Number(values.rounds);
-  const builds = [{ name: 'this build', cli: join(ROOT, 'dist/cli.js') }];
-  if (values.against) builds.unshift({ name: `baseline (${values.against})`, cli: join(resolve(values.against), 'dist/cli.js') });
+  const builds = [{ name: `this build${commitOf(ROOT)}`, cli: join(ROOT, 'dist/cli.js') }];
+  if (values.against) builds.unshift({ name: `baseline${commitOf(resolve(values.against))}`, cli: join(resolve(values.against), 'dist/cli.js') });
   const engine = getDefaultEngine();
   const pages: Page[] = readdirSync(corpus)
     .filter((name) => existsSync(join(corpus, name, 'new')) && existsSync(join(corpus, name, 'old')))
