@@ -103,8 +103,9 @@ const BROTLI_WINDOW_GAP = 16;
  * window it finds here too: over the 47 corpus pages at quality 5 the
  * output is the same size to within 1 byte per page (the window's size is
  * written in the stream's first bits). The encoder's ring buffer is sized
- * by the window: a 100 KiB page needed 8 MiB, reported to V8 as external
- * memory, and with a few dozen br responses in flight V8 collected its
+ * by the window (2^(lgwin + 1) bytes once the body passes 64 KiB: 8 MiB at
+ * the default), reported to V8 as external memory, and with a few dozen br
+ * responses in flight V8 collected its
  * whole heap several times a second for it (issue 11: on the corpus pages
  * whose crcsync client gets br, 43-48 full collections in 5 s at 50
  * connections fell to 13-16, CPU per response 4.4-4.5 ms to 3.8-4.2 ms,
