@@ -76,16 +76,31 @@ export function negotiateCompression(acceptEncoding: string | undefined): Compre
 export const DEFAULT_MAX_COMPRESSION_BUFFER_BYTES = 256 * 1024 * 1024;
 
 /**
+ * zlib's deflate state at level 6 (windowBits 15, memLevel 8): window 64 KiB,
+ * prev 64 KiB, head 64 KiB, pending buffer 64 KiB (zlib's deflateInit2), plus
+ * its 16 KiB output chunk and some slack. pako's state is the same size.
+ */
+export const DEFLATE_STATE_BYTES = 288 * 1024;
+
+/** gzip/br of a body up to this size (known from the origin's Content-Length) is made whole and sent with a Content-Length. */
+export const WHOLE_BODY_COMPRESS_BYTES = 1024 * 1024;
+
+/**
  * Upper bound of what one gzip / br response holds while a client reads it:
  * the encoder's state and the stream buffers around it. Measured on this
  * project's server with clients that stop reading (RSS per response, 12 MiB
  * body): brotli at quality 5 with its default 4 MiB window ~10.6 MiB, gzip-6
  * ~2 MiB. A body known to be small cannot fill a large window: brotli then
- * holds about twice the body plus its hash tables.
+ * holds about twice the body plus its hash tables. A gzip body made whole
+ * (WHOLE_BODY_COMPRESS_BYTES) holds the deflate state while it is made, then
+ * its output, joined once from its pieces: the state plus twice the body
+ * bounds it (a 100 KiB page: 0.5 MiB where 2 MiB was charged, so at 500
+ * connections the default budget no longer sent most gzip clients the
+ * identity body: issue 11).
  */
 export function compressionMemoryEstimate(coding: CompressionCoding, sizeHint: number | undefined): number {
   const MiB = 1024 * 1024;
-  if (coding === 'gzip') return 2 * MiB;
+  if (coding === 'gzip') return sizeHint !== undefined && sizeHint <= WHOLE_BODY_COMPRESS_BYTES ? Math.min(2 * MiB, DEFLATE_STATE_BYTES + 2 * sizeHint) : 2 * MiB;
   const large = 12 * MiB;
   return sizeHint === undefined ? large : Math.min(large, 2 * MiB + 2 * sizeHint);
 }

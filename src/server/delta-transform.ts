@@ -19,6 +19,7 @@ import adler32 from 'pako/lib/zlib/adler32.js';
 import { CompressorFactory, DeltaSectionOptions, DeltaSectionScanner, IfBlock, LiteralCompressor } from '../protocol/index';
 import { DeltaSectionStats, SCAN_SLICE_BYTES } from '../protocol/delta-sections';
 import { TAG_BLOCK, TAG_DIGEST, TAG_ZLIB } from '../protocol/wire';
+import { DEFLATE_STATE_BYTES } from './content-coding';
 import { QueuedSection, SectionQueueTransform } from './section-queue-transform';
 
 export interface DeltaTransformOptions extends DeltaSectionOptions {
@@ -45,12 +46,6 @@ const ZLIB_HEADER = [0x78, 0x9c];
 const OPEN_RUN_FLUSH_BYTES = 128 * 1024;
 /** A final, empty fixed-Huffman block (BFINAL=1, BTYPE=01, end-of-block): ends the deflate data. */
 const FINAL_EMPTY_BLOCK = [0x03, 0x00];
-/**
- * zlib's deflate state at level 6 (windowBits 15, memLevel 8): window 64 KiB,
- * prev 64 KiB, head 64 KiB, pending buffer 64 KiB (zlib's deflateInit2), plus
- * its 16 KiB output chunk and some slack. pako's state is the same size.
- */
-export const DEFLATE_STATE_BYTES = 288 * 1024;
 
 /**
  * Most bytes the literal path of one DeltaTransform holds: the deflate state,

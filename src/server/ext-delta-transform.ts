@@ -23,7 +23,7 @@ import { DICTIONARY_WINDOW_BYTES, EXT_VERSION, TAG_CHECKPOINT, TAG_DICTIONARY_ZL
 import { scannerMemoryBound } from '../protocol/delta-sections';
 import type { IfBlock } from '../protocol/if-block';
 import { TAG_BLOCK, TAG_DIGEST, TAG_ZLIB } from '../protocol/wire';
-import { DEFLATE_STATE_BYTES } from './delta-transform';
+import { DEFLATE_STATE_BYTES } from './content-coding';
 import { deflatePiece } from './node-codecs';
 import { RETAINED_BLOCK_BYTES, RetainedBody } from './retained-body';
 import { QueuedSection, SectionQueueTransform } from './section-queue-transform';

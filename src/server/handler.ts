@@ -16,6 +16,7 @@ import {
   CompressionSettings,
   DEFAULT_COMPRESSION,
   DEFAULT_MAX_COMPRESSION_BUFFER_BYTES,
+  WHOLE_BODY_COMPRESS_BYTES,
   compressWhole,
   compressionMemoryEstimate,
   createCompressor,
@@ -100,8 +101,6 @@ export type CrcsyncHandler = ((req: IncomingMessage, res: ServerResponse, next?:
   readonly deltaSizes: Pick<PlainSizeMemo, 'size' | 'limit'> & { readonly knownLosses: number };
 };
 
-/** gzip/br of a body up to this size (known from the origin's Content-Length) is made whole and sent with a Content-Length. */
-const WHOLE_BODY_COMPRESS_BYTES = 1024 * 1024;
 
 /** Plain-text error response, with Capability like every response (PROTOCOL.md §2; `offered`: the request's extension offer). */
 function sendError(res: ServerResponse, status: number, message: string, offered = 0): number {

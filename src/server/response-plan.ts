@@ -153,7 +153,7 @@ export function planResponse(request: PlanRequest, origin: PlanOrigin, settings:
  * The best coding the client accepts that the compression budget has room
  * for: a slow reader holds a brotli stream's window and hash tables (~11 MiB
  * for a large body) for as long as it reads, so 500 of them would take
- * gigabytes; gzip holds ~2 MiB, the identity body nothing. So br falls back
+ * gigabytes; gzip holds up to ~2 MiB, the identity body nothing. So br falls back
  * to gzip, and gzip to identity, which every client accepts.
  */
 function affordableCompression(candidates: CompressionCoding[], headers: HeaderMap, settings: PlanSettings, plan: ResponsePlan): CompressionCoding | null {

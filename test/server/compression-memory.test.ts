@@ -6,7 +6,7 @@
 
 import * as http from 'node:http';
 import { PassThrough } from 'node:stream';
-import { compressionMemoryEstimate, DEFAULT_MAX_COMPRESSION_BUFFER_BYTES } from '../../src/server/content-coding';
+import { compressionMemoryEstimate, DEFAULT_MAX_COMPRESSION_BUFFER_BYTES, DEFLATE_STATE_BYTES, WHOLE_BODY_COMPRESS_BYTES } from '../../src/server/content-coding';
 import { createCrcsyncHandler, CrcsyncHandler } from '../../src/server/handler';
 import type { Origin } from '../../src/server/origin';
 import { ServeArgumentError, serveConfigFromArgs } from '../../src/server/serve-command';
@@ -16,12 +16,17 @@ const page = Buffer.from('<p>a page that streams without a Content-Length</p>\n'
 const BR = compressionMemoryEstimate('br', undefined);
 const GZIP = compressionMemoryEstimate('gzip', undefined);
 
-/** `/page`: the whole body; `/held`: the first half now, the rest when the test says. No Content-Length either way. */
+/**
+ * `/page`: the whole body; `/held`: the first half now, the rest when the
+ * test says. No Content-Length either way, except for `/held-known` (held
+ * like `/held`) and `/page-known`.
+ */
 function testOrigin(held: Array<() => void>): Origin {
   return async (req) => {
     const headers = new Map([['content-type', 'text/html; charset=utf-8']]);
+    if (req.url?.endsWith('-known')) headers.set('content-length', String(page.length));
     const body = new PassThrough();
-    if (req.url === '/page') body.end(page);
+    if (req.url === '/page' || req.url === '/page-known') body.end(page);
     else {
       body.write(page.subarray(0, page.length >> 1));
       held.push(() => body.end(page.subarray(page.length >> 1)));
@@ -38,10 +43,10 @@ async function start(maxCompressionBufferBytes?: number) {
 }
 
 /** A browser-like client that gets the headers of /held and then waits (brotli may hold its first bytes until the end). */
-function openHeld(url: string): { request: http.ClientRequest; coding: Promise<string> } {
+function openHeld(url: string, path = '/held', acceptEncoding = 'gzip, deflate, br'): { request: http.ClientRequest; coding: Promise<string> } {
   let request!: http.ClientRequest;
   const coding = new Promise<string>((resolve, reject) => {
-    request = http.get(`${url}/held`, { headers: { 'Accept-Encoding': 'gzip, deflate, br' }, agent: false }, (res) => {
+    request = http.get(`${url}${path}`, { headers: { 'Accept-Encoding': acceptEncoding }, agent: false }, (res) => {
       resolve(res.headers['content-encoding'] ?? 'identity');
       res.on('error', () => undefined);
     });
@@ -90,10 +95,35 @@ describe('compression memory budget', () => {
     }
   });
 
-  it('estimates brotli by body size when it is known, gzip flat', () => {
+  it('estimates brotli by body size when it is known, gzip by body size when it is made whole', () => {
     expect(compressionMemoryEstimate('br', 10_000)).toBeLessThan(compressionMemoryEstimate('br', 4 * 1024 * 1024));
     expect(compressionMemoryEstimate('br', 64 * 1024 * 1024)).toBe(BR);
-    expect(compressionMemoryEstimate('gzip', 10_000)).toBe(GZIP);
+    expect(compressionMemoryEstimate('gzip', 100 * 1024)).toBe(DEFLATE_STATE_BYTES + 200 * 1024);
+    expect(compressionMemoryEstimate('gzip', WHOLE_BODY_COMPRESS_BYTES)).toBe(GZIP);
+    expect(compressionMemoryEstimate('gzip', WHOLE_BODY_COMPRESS_BYTES + 1)).toBe(GZIP); // streamed: its buffers, whatever the size
+  });
+
+  it('gzip bodies of known size are charged what they hold: more of them get gzip within the budget', async () => {
+    const known = compressionMemoryEstimate('gzip', page.length);
+    expect(known).toBeLessThan(GZIP / 2);
+    const server = await start(2 * known + 1024); // under the flat estimate not even one would fit
+    try {
+      const first = openHeld(server.url, '/held-known', 'gzip');
+      const second = openHeld(server.url, '/held-known', 'gzip');
+      await waitFor(() => server.handler.compressionMemory.reservations === 2, 'two held gzip responses planned');
+      expect(server.handler.compressionMemory.reservedBytes).toBe(2 * known);
+      const third = await fetchRaw(`${server.url}/page-known`, { headers: { 'Accept-Encoding': 'gzip' } });
+      expect(third.headers['content-encoding']).toBeUndefined();
+      expect(third.body.equals(page)).toBe(true);
+      for (const finish of server.held) finish();
+      expect(await withTimeout(Promise.all([first.coding, second.coding]), 'the held responses')).toEqual(['gzip', 'gzip']);
+      await waitFor(() => server.handler.compressionMemory.reservations === 0, 'every charge returned');
+      const again = await fetchRaw(`${server.url}/page-known`, { headers: { 'Accept-Encoding': 'gzip' } });
+      expect(again.headers['content-encoding']).toBe('gzip');
+      expect(decodeResponse(again, null).equals(page)).toBe(true);
+    } finally {
+      await server.close();
+    }
   });
 
   it('crcsync serve --max-compression-memory sets the budget in MiB', () => {
