@@ -64,7 +64,7 @@ export interface CrcsyncHandlerSettings {
   /**
    * Bytes all gzip / br streams in flight may hold together (default 256 MiB,
    * DEFAULT_MAX_COMPRESSION_BUFFER_BYTES; compressionMemoryEstimate: br up to
-   * ~12 MiB, gzip ~2 MiB each). Beyond it br falls back to gzip and gzip to
+   * ~12 MiB, gzip up to 2 MiB each). Beyond it br falls back to gzip and gzip to
    * the identity body, so slow readers cannot take the server's memory.
    */
   maxCompressionBufferBytes?: number;
