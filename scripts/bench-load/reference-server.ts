@@ -24,6 +24,8 @@ export interface ReferenceServer {
   /** http://127.0.0.1:PORT (the server itself; the browser goes through the proxy). */
   url: string;
   port: number;
+  /** The server process (for its CPU time in /proc). */
+  pid: number;
   /** Every response logged so far, in order. */
   log: LoggedResponse[];
   stop(): Promise<void>;
@@ -48,9 +50,16 @@ export function parseAccessLogLine(line: string): LoggedResponse | null {
   };
 }
 
-/** Starts `node dist/cli.js serve <args> --port 0` and resolves once it prints its URL. */
-export function startReferenceServer(root: string, args: string[]): Promise<ReferenceServer> {
-  const child: ChildProcess = spawn(process.execPath, [join(root, 'dist/cli.js'), 'serve', ...args, '--host', '127.0.0.1', '--port', '0'], {
+export interface ReferenceServerOptions {
+  /** Flags for node itself, before the script (e.g. --trace-gc). */
+  nodeFlags?: string[];
+  /** Everything the server prints on stdout after its URL (what node's flags make it print). */
+  onStdout?: (text: string) => void;
+}
+
+/** Starts `node dist/cli.js serve <args> --port 0` of the checkout at `root` and resolves once it prints its URL. */
+export function startReferenceServer(root: string, args: string[], options: ReferenceServerOptions = {}): Promise<ReferenceServer> {
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeFlags ?? []), join(root, 'dist/cli.js'), 'serve', ...args, '--host', '127.0.0.1', '--port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log: LoggedResponse[] = [];
@@ -75,13 +84,15 @@ export function startReferenceServer(root: string, args: string[]): Promise<Refe
       void stop();
       reject(new Error(`crcsync serve ${args.join(' ')} did not start within ${START_TIMEOUT_MS} ms`));
     }, START_TIMEOUT_MS);
-    let stdout = '';
+    let stdout: string | null = ''; // until the URL line, then null
     child.stdout!.setEncoding('utf8').on('data', (text: string) => {
+      if (stdout === null) return options.onStdout?.(text);
       stdout += text;
       const match = /crcsync serving (http:\/\/127\.0\.0\.1:(\d+))\/?/.exec(stdout);
       if (!match) return;
+      stdout = null;
       clearTimeout(timer);
-      resolve({ url: match[1], port: Number(match[2]), log, stop });
+      resolve({ url: match[1], port: Number(match[2]), pid: child.pid!, log, stop });
     });
     child.once('exit', (code) => {
       clearTimeout(timer);

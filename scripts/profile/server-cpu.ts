@@ -12,13 +12,14 @@
 //   npx esbuild scripts/profile/server-cpu.ts --bundle --platform=node --packages=external --loader:.wasm=binary --target=node20 --outfile=dist/profile/server-cpu.js
 //   node dist/profile/server-cpu.js [--connections 50] [--seconds 5] [--rounds 3] [--against DIR] [--out FILE]
 
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getDefaultEngine } from '../../src/core/embedded-core';
 import { formatIfBlock } from '../../src/protocol/if-block';
+import { ReferenceServer, startReferenceServer } from '../bench-load/reference-server';
 import { median } from '../bench-load/report';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -52,40 +53,18 @@ function headersFor(client: Client, page: Page): Record<string, string> {
 }
 
 interface Server {
-  child: ChildProcess;
-  url: string;
+  reference: ReferenceServer;
   /** Full collections (Mark-Compact lines of --trace-gc) so far. */
   fullGcs(): number;
 }
 
-async function startServer(cli: string, corpus: string): Promise<Server> {
-  const child = spawn(process.execPath, ['--trace-gc', cli, 'serve', '--root', corpus, '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let banner: string | null = ''; // stdout until the "serving" line, then null
+async function startServer(checkout: string, corpus: string): Promise<Server> {
   let fullGcs = 0;
-  const url = await new Promise<string>((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start within 10 s')), 10_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      const text = chunk.toString('latin1');
-      fullGcs += text.split('Mark-Compact').length - 1;
-      if (banner === null) return;
-      banner += text;
-      const match = /crcsync serving (\S+)\n/.exec(banner);
-      if (match) {
-        clearTimeout(timer);
-        banner = null;
-        resolvePromise(match[1]!.replace(/\/$/, ''));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  const reference = await startReferenceServer(checkout, ['--root', corpus, '--quiet'], {
+    nodeFlags: ['--trace-gc'],
+    onStdout: (text) => (fullGcs += text.split('Mark-Compact').length - 1),
   });
-  return { child, url, fullGcs: () => fullGcs };
-}
-
-async function stopServer(server: Server): Promise<void> {
-  const exited = new Promise<void>((resolvePromise) => server.child.once('exit', () => resolvePromise()));
-  server.child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((resolvePromise) => setTimeout(resolvePromise, 5000))]);
-  if (server.child.exitCode === null) server.child.kill('SIGKILL');
+  return { reference, fullGcs: () => fullGcs };
 }
 
 /** utime + stime of a process, all its threads, in ms. */
@@ -101,17 +80,17 @@ function load(url: string, client: Client, pages: Page[], connections: number, s
 }
 
 async function measure(server: Server, build: string, label: string, client: Client, pages: Page[], connections: number, seconds: number): Promise<Cell> {
-  await load(server.url, client, pages, connections, 1);
-  const cpuBefore = cpuMsOf(server.child.pid!);
+  await load(server.reference.url, client, pages, connections, 1);
+  const cpuBefore = cpuMsOf(server.reference.pid);
   const gcsBefore = server.fullGcs();
-  const result = await load(server.url, client, pages, connections, seconds);
+  const result = await load(server.reference.url, client, pages, connections, seconds);
   const responses = Math.max(1, result.requests.total);
   return {
     build,
     pages: label,
     client,
     requestsPerSecond: responses / seconds,
-    cpuMsPerResponse: (cpuMsOf(server.child.pid!) - cpuBefore) / responses,
+    cpuMsPerResponse: (cpuMsOf(server.reference.pid) - cpuBefore) / responses,
     fullGcsPer1000: ((server.fullGcs() - gcsBefore) * 1000) / responses,
     bytesPerResponse: result.throughput.total / responses,
   };
@@ -122,7 +101,7 @@ async function splitByAnswer(server: Server, pages: Page[]): Promise<{ deltas: P
   const deltas: Page[] = [];
   const plain: Page[] = [];
   for (const page of pages) {
-    const response = await fetch(`${server.url}/${page.name}/new`, { headers: headersFor('crcsync', page) });
+    const response = await fetch(`${server.reference.url}/${page.name}/new`, { headers: headersFor('crcsync', page) });
     await response.arrayBuffer();
     (response.headers.get('content-encoding') === 'crcsync' ? deltas : plain).push(page);
   }
@@ -154,16 +133,16 @@ async function main(): Promise<void> {
   const connections = Number(values.connections);
   const seconds = Number(values.seconds);
   const rounds = Number(values.rounds);
-  const builds = [{ name: `this build${commitOf(ROOT)}`, cli: join(ROOT, 'dist/cli.js') }];
-  if (values.against) builds.unshift({ name: `baseline${commitOf(resolve(values.against))}`, cli: join(resolve(values.against), 'dist/cli.js') });
+  const builds = [{ name: `this build${commitOf(ROOT)}`, checkout: ROOT }];
+  if (values.against) builds.unshift({ name: `baseline${commitOf(resolve(values.against))}`, checkout: resolve(values.against) });
   const engine = getDefaultEngine();
   const pages: Page[] = readdirSync(corpus)
     .filter((name) => existsSync(join(corpus, name, 'new')) && existsSync(join(corpus, name, 'old')))
     .sort()
     .map((name) => ({ name, ifBlock: formatIfBlock(readFileSync(join(corpus, name, 'old')), engine)! }));
-  const probe = await startServer(builds[builds.length - 1]!.cli, corpus);
+  const probe = await startServer(builds[builds.length - 1]!.checkout, corpus);
   const { deltas, plain } = await splitByAnswer(probe, pages);
-  await stopServer(probe);
+  await probe.reference.stop();
   const groups: Array<[string, Page[]]> = [
     ['all', pages],
     [`${deltas.length} delta pairs`, deltas],
@@ -174,7 +153,7 @@ async function main(): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const build of builds) {
       // A fresh server per round and build: each starts with the same empty memos and heap.
-      const server = await startServer(build.cli, corpus);
+      const server = await startServer(build.checkout, corpus);
       try {
         for (const [label, group] of groups) {
           for (const client of CLIENTS) {
@@ -185,7 +164,7 @@ async function main(): Promise<void> {
           }
         }
       } finally {
-        await stopServer(server);
+        await server.reference.stop();
       }
     }
   }

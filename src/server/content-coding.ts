@@ -120,11 +120,10 @@ const BROTLI_WINDOW_GAP = 16;
  * written in the stream's first bits). The encoder's ring buffer is sized
  * by the window (2^(lgwin + 1) bytes once the body passes 64 KiB: 8 MiB at
  * the default), reported to V8 as external memory, and with a few dozen br
- * responses in flight V8 collected its
- * whole heap several times a second for it (issue 11: on the corpus pages
- * whose crcsync client gets br, 43-48 full collections in 5 s at 50
- * connections fell to 13-16, CPU per response 4.4-4.5 ms to 3.8-4.2 ms,
- * peak RSS 330-370 MiB to 215-220 MiB).
+ * responses in flight V8 collected its whole heap several times a second
+ * for it (issue 11: on the corpus pages whose crcsync client gets br, 43-48
+ * full collections in 5 s at 50 connections fell to 13-16, CPU per response
+ * 4.4-4.5 ms to 3.8-4.2 ms, peak RSS 330-370 MiB to 215-220 MiB).
  */
 function brotliParams(settings: CompressionSettings, sizeHint: number | undefined): Record<number, number> {
   const params: Record<number, number> = { [zlib.constants.BROTLI_PARAM_QUALITY]: settings.brotliQuality };

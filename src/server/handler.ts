@@ -101,7 +101,6 @@ export type CrcsyncHandler = ((req: IncomingMessage, res: ServerResponse, next?:
   readonly deltaSizes: Pick<PlainSizeMemo, 'size' | 'limit'> & { readonly knownLosses: number };
 };
 
-
 /** Plain-text error response, with Capability like every response (PROTOCOL.md §2; `offered`: the request's extension offer). */
 function sendError(res: ServerResponse, status: number, message: string, offered = 0): number {
   if (res.headersSent) {
