@@ -24,6 +24,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CompressionCoding, CompressionSettings, compressOnce, compressWhole, createCompressor, createDecompressor } from './content-coding';
 import { DECISION_WINDOW_BYTES, DeltaShape, deltaBeats, guessedRatio, isMostlyNew, nextRaceBytes } from './delta-or-compression';
 import type { DictionaryCompressor } from '../protocol/ext-encoder';
+import { SCAN_TURN_BYTES, deflaterChargedOnUse, poolDeflateMemoryBytes, wholeBodyBytes } from './delta-memory';
 import { DeltaTransform, DeltaTransformOptions } from './delta-transform';
 import { ExtDeltaTransform } from './ext-delta-transform';
 import { HeaderMap, writeHead } from './headers';
@@ -31,8 +32,6 @@ import type { MemoryReservation } from './memory-budget';
 import type { PlainSizeMemo } from './plain-size-memo';
 import type { ResponsePlan } from './response-plan';
 
-/** The held scan yields to the event loop after this many body bytes, so other requests are not kept waiting. */
-const SCAN_TURN_BYTES = 256 * 1024;
 /**
  * An origin that sends part of a body and then pauses (a page that flushes
  * its head before a slow query, an upstream that stalls) is not waited for:
@@ -96,12 +95,12 @@ export interface DeltaOutcome {
 type HeldDeltaPass = DeltaTransform | ExtDeltaTransform;
 
 /** The held pass for the plan: an x=1 body when the request offered the extension (plan.extension), else v=1. */
-function heldDeltaPass(plan: ResponsePlan, serving: DeltaServing): HeldDeltaPass {
+function heldDeltaPass(plan: ResponsePlan, serving: DeltaServing, reservePoolDeflater: (() => boolean) | undefined): HeldDeltaPass {
   if (plan.extension >= 1) {
     const { engine, sha1 } = serving.codecs;
     return new ExtDeltaTransform(plan.delta!, { engine, sha1, compressor: serving.extensionCompressor, held: true });
   }
-  return new DeltaTransform(plan.delta!, { ...serving.codecs, held: true });
+  return new DeltaTransform(plan.delta!, { ...serving.codecs, held: true, reservePoolDeflater });
 }
 
 /** The body bytes read before deciding. */
@@ -283,16 +282,30 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
     if (reservation) reservations.push(reservation);
   };
   const decoder = plan.decode ? createDecompressor(plan.decode) : null;
-  const delta = heldDeltaPass(plan, serving);
   const extension = plan.extension >= 1 ? plan.extension : undefined;
+  // A delta of a body of known size made whole was charged less at plan time
+  // (wholeBodyDeltaMemoryBytes): the thread pool's deflate state is charged
+  // when a run first goes there; if it does not fit, the run is deflated inline.
+  const wholeBody = wholeBodyBytes(plan.decode ? undefined : serving.originLength, plan.extension);
+  const reservePoolDeflater =
+    wholeBody === undefined || !deflaterChargedOnUse(wholeBody)
+      ? undefined
+      : () => {
+          const reservation = serving.chargeDelta(poolDeflateMemoryBytes(wholeBody));
+          if (reservation) reservations.push(reservation);
+          return reservation !== null;
+        };
   // While the choice is made nothing else listens: an origin that fails in
   // the meantime must not throw out of the process. The stream a pipeline
   // later takes over reports the failure there (an errored stream fails its
   // pipeline at once).
   const ignore = () => undefined;
-  for (const stream of [body, decoder, delta]) stream?.on('error', ignore);
+  for (const stream of [body, decoder]) stream?.on('error', ignore);
+  // Made once the body is read, right before its scan: its scanner's window and
+  // matcher are not held while the body is awaited (wholeBodyDeltaMemoryBytes).
+  let made: HeldDeltaPass | null = null;
   const abandon = () => {
-    delta.destroy();
+    made?.destroy();
     decoder?.destroy();
     body.destroy();
   };
@@ -317,10 +330,13 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
     prefix = await readPrefix(body, decoder, DECISION_WINDOW_BYTES, pauseMs, signal);
     // A body under compression.minBytes is not compressed either: the delta as before (README "Delta or plain").
     tiny = prefix.ended && prefix.identityBytes < compression.minBytes;
-    scanEnd = await scanHeld(delta, prefix, plan.plainIsEncoded && !tiny, signal);
+    made = heldDeltaPass(plan, serving, reservePoolDeflater);
+    made.on('error', ignore);
+    scanEnd = await scanHeld(made, prefix, plan.plainIsEncoded && !tiny, signal);
   } catch {
     return failed();
   }
+  const delta = made;
   const economy = delta.stats.economyStopAt !== null ? ('stop' as const) : undefined;
   const shape = (): DeltaShape => ({ bodyBytes: delta.stats.inputBytes, literalBytes: delta.stats.literalBytes, blocks: delta.stats.blocks });
 

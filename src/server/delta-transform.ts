@@ -29,6 +29,13 @@ export interface DeltaTransformOptions extends DeltaSectionOptions {
   held?: boolean;
   /** Whether a short literal run is deflated inline, now, rather than on zlib's thread pool (default: always); asked per run. */
   deflateInline?: () => boolean;
+  /**
+   * Asked before the first short run goes to the thread pool: charges the
+   * memory of the pool's deflate state, or returns false when it does not
+   * fit, and then every short run is deflated inline (default: the state was
+   * charged with the delta).
+   */
+  reservePoolDeflater?: () => boolean;
 }
 
 /** What the scanner said while held, replayed in order by release(). */
@@ -43,7 +50,7 @@ const SLICE_END: HeldEvent = { kind: 'slice-end' };
 /** zlib header for deflate with a 32 KiB window at the default level (RFC 1950 §2.2), as the reference sends it. */
 const ZLIB_HEADER = [0x78, 0x9c];
 /** An open literal run is flushed at a chunk boundary once this much of it is unflushed. */
-const OPEN_RUN_FLUSH_BYTES = 128 * 1024;
+export const OPEN_RUN_FLUSH_BYTES = 128 * 1024;
 /** A final, empty fixed-Huffman block (BFINAL=1, BTYPE=01, end-of-block): ends the deflate data. */
 const FINAL_EMPTY_BLOCK = [0x03, 0x00];
 
@@ -92,9 +99,13 @@ class NodeZlibRuns {
   private held: Uint8Array[] = [];
   private heldBytes = 0;
 
+  /** null: not asked yet (reservePoolDeflater). */
+  private poolAffordable: boolean | null = null;
+
   constructor(
     private readonly emit: (piece: QueuedSection) => void,
     private readonly inline: () => boolean = () => true,
+    private readonly reservePool: () => boolean = () => true,
   ) {}
 
   /** `owned`: the bytes are a copy no one else writes to (a held run's), kept as they are. */
@@ -110,7 +121,7 @@ class NodeZlibRuns {
     }
     if (!runEnds) return;
     this.open = false;
-    if (!this.streamed && this.inline()) {
+    if (!this.streamed && (this.inline() || !(this.poolAffordable ??= this.reservePool()))) {
       this.emit(new Uint8Array(deflateSync(this.takeHeld(), { level: 6 })));
       return;
     }
@@ -203,7 +214,7 @@ export class DeltaTransform extends SectionQueueTransform {
     super();
     const emit = (piece: QueuedSection) => this.enqueue(piece);
     const compressor = options.compressor;
-    this.zlibRuns = compressor ? null : new NodeZlibRuns(emit, options.deflateInline);
+    this.zlibRuns = compressor ? null : new NodeZlibRuns(emit, options.deflateInline, options.reservePoolDeflater);
     this.held = options.held ? [] : null;
     const layout = ifBlock.layout;
     let runOpen = false;

@@ -22,7 +22,7 @@ import {
   createCompressor,
   createDecompressor,
 } from './content-coding';
-import { DEFAULT_MAX_DELTA_BUFFER_BYTES, deltaMemoryEstimate } from './delta-memory';
+import { DEFAULT_MAX_DELTA_BUFFER_BYTES, deltaMemoryEstimate, wholeBodyDeltaMemoryBytes } from './delta-memory';
 import { serveDeltaOrPlain } from './delta-response';
 import { deltaBeats } from './delta-or-compression';
 import { DeltaTransformOptions } from './delta-transform';
@@ -56,7 +56,8 @@ export interface CrcsyncHandlerSettings {
    * Bytes all delta encodings in flight may hold together (default 256 MiB,
    * DEFAULT_MAX_DELTA_BUFFER_BYTES). Each delta is charged an upper bound of
    * its buffers when it starts (deltaMemoryEstimate: 1.5 .. 1.9 MiB, an x=1
-   * answer 1.75 .. 2.6 MiB) and credited when its response ends; a delta
+   * answer 1.75 .. 2.6 MiB; a delta of a body of known size made whole
+   * wholeBodyDeltaMemoryBytes, from three times the body) and credited when its response ends; a delta
    * that does not fit gets the normal response, logged `pass=busy`
    * (PROTOCOL.md §5).
    */
@@ -134,7 +135,8 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
   const settings: PlanSettings = {
     compression,
     maxBlockBytes: options.maxBlockBytes,
-    reserveDelta: (ifBlock, heldBytes, extension) => budget.tryReserve(deltaMemoryEstimate(ifBlock.layout, extension) + heldBytes),
+    reserveDelta: (ifBlock, heldBytes, extension, wholeBody) =>
+      budget.tryReserve(heldBytes + (wholeBody === undefined ? deltaMemoryEstimate(ifBlock.layout, extension) : wholeBodyDeltaMemoryBytes(ifBlock.layout, wholeBody))),
     reserveCompression: (coding, sizeHint) => compressionBudget.tryReserve(compressionMemoryEstimate(coding, sizeHint)),
   };
   const plainSizes = new PlainSizeMemo(options.plainSizeEntries ?? DEFAULT_PLAIN_SIZE_ENTRIES);

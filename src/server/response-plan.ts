@@ -15,6 +15,7 @@ import {
 } from './content-coding';
 import type { MemoryReservation } from './memory-budget';
 import { heldDeltaMemoryBytes } from './delta-or-compression';
+import { wholeBodyBytes } from './delta-memory';
 import { addCapability, applyCompressionHeaders, applyDecodedHeaders, applyDeltaHeaders } from './header-passes';
 import { HeaderMap, headerText } from './headers';
 
@@ -74,10 +75,11 @@ export interface PlanSettings {
    * between the delta and the plain response (delta-response.ts), or
    * returns null when it does not fit: the normal response then, reason
    * `busy`. `extension` is the version of the delta's body (0: v=1), whose
-   * encoder holds more (deltaMemoryEstimate). Without it deltas are not
-   * budgeted.
+   * encoder holds more (deltaMemoryEstimate). `wholeBodyBytes`: the size of
+   * a body whose delta is made whole (delta-memory.ts wholeBodyBytes), which
+   * holds less. Without it deltas are not budgeted.
    */
-  reserveDelta?: (ifBlock: IfBlock, heldBytes: number, extension: number) => MemoryReservation | null;
+  reserveDelta?: (ifBlock: IfBlock, heldBytes: number, extension: number, wholeBodyBytes: number | undefined) => MemoryReservation | null;
   /**
    * Charges a gzip / br stream against the compression budget, or returns
    * null when it does not fit: then br falls back to gzip, and gzip to the
@@ -120,7 +122,7 @@ export function planResponse(request: PlanRequest, origin: PlanOrigin, settings:
     const length = Number(headerText(headers, 'content-length') ?? NaN);
     const identityLength = decision.originEncoding === 'identity' && Number.isFinite(length) ? length : undefined;
     const heldBytes = heldDeltaMemoryBytes(identityLength, decision.originEncoding !== 'identity');
-    const reservation = settings.reserveDelta ? settings.reserveDelta(decision.ifBlock, heldBytes, offeredExtension) : null;
+    const reservation = settings.reserveDelta ? settings.reserveDelta(decision.ifBlock, heldBytes, offeredExtension, wholeBodyBytes(identityLength, offeredExtension)) : null;
     if (settings.reserveDelta && !reservation) {
       // Over the memory budget for deltas in flight (§5): the normal response.
       plan.passReason = 'busy';

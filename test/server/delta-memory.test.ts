@@ -10,7 +10,9 @@ import { PassThrough, Readable } from 'node:stream';
 import { getDefaultEngine } from '../../src/core/embedded-core';
 import { formatIfBlock, parseIfBlock } from '../../src/protocol/if-block';
 import type { AccessLogEntry } from '../../src/server/access-log';
-import { DEFAULT_MAX_DELTA_BUFFER_BYTES, deltaMemoryEstimate } from '../../src/server/delta-memory';
+import { DEFAULT_MAX_DELTA_BUFFER_BYTES, SCAN_TURN_BYTES, deflaterChargedOnUse, deltaMemoryEstimate, wholeBodyBytes, wholeBodyDeltaMemoryBytes } from '../../src/server/delta-memory';
+import { LITERAL_PATH_MEMORY_BYTES, OPEN_RUN_FLUSH_BYTES } from '../../src/server/delta-transform';
+import { SCAN_SLICE_BYTES } from '../../src/protocol/delta-sections';
 import { DECISION_WINDOW_BYTES, heldDeltaMemoryBytes } from '../../src/server/delta-or-compression';
 import { MemoryBudget } from '../../src/server/memory-budget';
 import { createCrcsyncHandler, CrcsyncHandler } from '../../src/server/handler';
@@ -25,6 +27,10 @@ const updated = Buffer.from(mutate(random, old, 20));
 const ifBlock = formatIfBlock(old, getDefaultEngine())!;
 const estimate = deltaMemoryEstimate(parseIfBlock(ifBlock).layout);
 const half = updated.length >> 1;
+/** A 60 KB page of known length: its delta is made whole. */
+const smallOld = old.subarray(0, 60_000);
+const smallUpdated = Buffer.from(mutate(random, smallOld, 6));
+const smallIfBlock = formatIfBlock(smallOld, getDefaultEngine())!;
 
 /** An upstream response held open by the test: the first half is sent at once. */
 interface Held {
@@ -37,6 +43,7 @@ function testOrigin(held: Held[]): Origin {
   return async (req) => {
     const headers = new Map([['content-type', 'text/html; charset=utf-8']]);
     if (req.url === '/page') return { status: 200, headers, body: Readable.from([updated]) };
+    if (req.url === '/small') return { status: 200, headers: new Map([...headers, ['content-length', String(smallUpdated.length)]]), body: Readable.from([smallUpdated]) };
     const body = new PassThrough();
     body.write(updated.subarray(0, half));
     held.push({ finish: () => body.end(updated.subarray(half)), fail: () => body.destroy(new Error('upstream failed mid-body')) });
@@ -121,6 +128,47 @@ describe('delta memory budget (PROTOCOL.md §5)', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('a delta of a body of known size made whole', () => {
+  it('is charged what it holds: a page gets its delta within a budget the flat estimate does not fit in, a streamed body still does not', async () => {
+    const layout = parseIfBlock(smallIfBlock).layout;
+    const charge = heldDeltaMemoryBytes(smallUpdated.length, false) + wholeBodyDeltaMemoryBytes(layout, smallUpdated.length);
+    expect(charge).toBe(3 * smallUpdated.length + SCAN_SLICE_BYTES);
+    const budget = 1024 * 1024;
+    expect(deltaMemoryEstimate(layout)).toBeGreaterThan(budget);
+    const server = await start(budget);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const delta = await fetchRaw(`${server.url}/small`, { headers: { 'If-Block': smallIfBlock, 'Accept-Encoding': 'gzip' } });
+        expect(delta.headers['content-encoding']).toBe('crcsync');
+        expect(decodeResponse(delta, smallOld).equals(smallUpdated)).toBe(true);
+      }
+      const streamed = await fetchRaw(`${server.url}/page`, { headers: { 'If-Block': ifBlock, 'Accept-Encoding': 'gzip' } });
+      expect(streamed.headers['content-encoding']).toBe('gzip');
+      expect(decodeResponse(streamed, null).equals(updated)).toBe(true);
+      await waitFor(() => server.logs.length === 4, 'four access-log lines');
+      expect(server.logs.map((entry) => entry.passReason ?? null)).toEqual([null, null, null, 'busy']);
+      await waitFor(() => server.handler.deltaMemory.reservations === 0, 'every charge returned');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('is charged its scan past SCAN_TURN_BYTES and its literal path from OPEN_RUN_FLUSH_BYTES; streamed and x=1 bodies keep the flat estimate', () => {
+    const layout = parseIfBlock(smallIfBlock).layout;
+    const KiB = 1024;
+    expect(wholeBodyDeltaMemoryBytes(layout, 100 * KiB)).toBe(0);
+    expect(deflaterChargedOnUse(100 * KiB)).toBe(true);
+    expect(wholeBodyDeltaMemoryBytes(layout, OPEN_RUN_FLUSH_BYTES)).toBe(LITERAL_PATH_MEMORY_BYTES);
+    expect(deflaterChargedOnUse(OPEN_RUN_FLUSH_BYTES)).toBe(false);
+    expect(wholeBodyDeltaMemoryBytes(layout, SCAN_TURN_BYTES)).toBeGreaterThan(LITERAL_PATH_MEMORY_BYTES + 256 * KiB);
+    expect(wholeBodyDeltaMemoryBytes(layout, DECISION_WINDOW_BYTES)).toBeLessThan(deltaMemoryEstimate(layout));
+    expect(wholeBodyBytes(1000, 0)).toBe(1000);
+    expect(wholeBodyBytes(DECISION_WINDOW_BYTES + 1, 0)).toBeUndefined();
+    expect(wholeBodyBytes(undefined, 0)).toBeUndefined();
+    expect(wholeBodyBytes(1000, 1)).toBeUndefined();
   });
 });
 
