@@ -276,10 +276,11 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
   const reservations: MemoryReservation[] = [];
   res.once('close', () => reservations.forEach((reservation) => reservation.release()));
   /** Swaps the plan-time charge for what is still held now (the body written ahead of the client, a live delta). */
-  const recharge = (bytes: number) => {
+  const recharge = (bytes: number): boolean => {
     plan.reservation?.release();
     const reservation = bytes > 0 ? serving.chargeDelta(bytes) : null;
     if (reservation) reservations.push(reservation);
+    return bytes <= 0 || reservation !== null;
   };
   const decoder = plan.decode ? createDecompressor(plan.decode) : null;
   const extension = plan.extension >= 1 ? plan.extension : undefined;
@@ -479,17 +480,21 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
         } else {
           plain = plan.plain!();
           useDelta = plain.compress ? (await race(plain.compress, deltaBytes, covered, covered, false)).deltaWins : deltaBeats(deltaBytes, covered);
-          if (useDelta) plain.reservation?.release();
         }
       } catch {
         plain?.reservation?.release();
         return failed();
       }
     }
+    // A streaming delta holds its estimate; it was charged less if its body's
+    // stated size promised a delta made whole (wholeBodyDeltaMemoryBytes). When
+    // the estimate does not fit: the normal response, as for any delta over budget.
+    const busy = useDelta && !recharge(serving.streamingDeltaBytes + deltaBytes!);
+    if (busy) useDelta = false;
+    if (useDelta) plain?.reservation?.release();
     let fullBytes = 0;
     let sentBytes = 0;
     if (useDelta) {
-      recharge(serving.streamingDeltaBytes + deltaBytes!);
       writeHead(res, plan.status, plan.headers);
       delta.pushEncoded();
       fullBytes = prefix.identityBytes;
@@ -504,6 +509,7 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
     decoder?.destroy();
     recharge(0);
     plain ??= plan.plain!();
+    if (busy) plain = { ...plain, passReason: 'busy' };
     const reservation = plain.reservation;
     if (reservation) reservations.push(reservation);
     writeHead(res, plain.status, plain.headers);

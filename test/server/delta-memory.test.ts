@@ -43,7 +43,15 @@ function testOrigin(held: Held[]): Origin {
   return async (req) => {
     const headers = new Map([['content-type', 'text/html; charset=utf-8']]);
     if (req.url === '/page') return { status: 200, headers, body: Readable.from([updated]) };
-    if (req.url === '/small') return { status: 200, headers: new Map([...headers, ['content-length', String(smallUpdated.length)]]), body: Readable.from([smallUpdated]) };
+    const smallHeaders = new Map([...headers, ['content-length', String(smallUpdated.length)]]);
+    if (req.url === '/small') return { status: 200, headers: smallHeaders, body: Readable.from([smallUpdated]) };
+    if (req.url === '/small-paused') {
+      // Its stated size promises a delta made whole, but it pauses past KNOWN_LENGTH_PAUSE_MS: the delta would stream.
+      const paused = new PassThrough();
+      paused.write(smallUpdated.subarray(0, 40_000));
+      setTimeout(() => paused.end(smallUpdated.subarray(40_000)), 600);
+      return { status: 200, headers: smallHeaders, body: paused };
+    }
     const body = new PassThrough();
     body.write(updated.subarray(0, half));
     held.push({ finish: () => body.end(updated.subarray(half)), fail: () => body.destroy(new Error('upstream failed mid-body')) });
@@ -153,6 +161,30 @@ describe('a delta of a body of known size made whole', () => {
       await waitFor(() => server.handler.deltaMemory.reservations === 0, 'every charge returned');
     } finally {
       await server.close();
+    }
+  });
+
+  it('a body of stated size that pauses, whose delta would stream, is charged the streaming estimate, and over budget gets the normal response', async () => {
+    const server = await start(1024 * 1024); // room for the delta made whole, not for a streaming one
+    try {
+      const response = await fetchRaw(`${server.url}/small-paused`, { headers: { 'If-Block': smallIfBlock, 'Accept-Encoding': 'gzip' } });
+      expect(response.headers['content-encoding']).toBe('gzip');
+      expect(decodeResponse(response, null).equals(smallUpdated)).toBe(true);
+      await waitFor(() => server.logs.length === 1, 'the access-log line');
+      expect(server.logs[0]).toMatchObject({ encoding: 'gzip', passReason: 'busy' });
+      await waitFor(() => server.handler.deltaMemory.reservations === 0, 'every charge returned');
+    } finally {
+      await server.close();
+    }
+    // With room for it, the same response is a streamed delta.
+    const roomy = await start();
+    try {
+      const response = await fetchRaw(`${roomy.url}/small-paused`, { headers: { 'If-Block': smallIfBlock, 'Accept-Encoding': 'gzip' } });
+      expect(response.headers['content-encoding']).toBe('crcsync');
+      expect(response.headers['content-length']).toBeUndefined();
+      expect(decodeResponse(response, smallOld).equals(smallUpdated)).toBe(true);
+    } finally {
+      await roomy.close();
     }
   });
 
