@@ -4,8 +4,7 @@
 // first"). A client without If-Block gets what a plain compressing server
 // would send, so the server is a fair baseline for itself.
 
-import { Readable, Transform, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 
 export type CompressionCoding = 'gzip' | 'br';
@@ -91,18 +90,19 @@ export const WHOLE_BODY_COMPRESS_BYTES = 1024 * 1024;
  * project's server with clients that stop reading (RSS per response, 12 MiB
  * body): brotli at quality 5 with its default 4 MiB window ~10.6 MiB, gzip-6
  * ~2 MiB. A body known to be small cannot fill a large window: brotli then
- * holds about twice the body plus its hash tables. A gzip body made whole
- * (WHOLE_BODY_COMPRESS_BYTES) holds the deflate state while it is made, then
- * its output, joined once from its pieces: the state plus twice the body
- * bounds it (a 100 KiB page: 0.5 MiB where 2 MiB was charged, so at 500
- * connections the default budget no longer sent most gzip clients the
- * identity body: issue 11).
+ * holds about twice the body plus its hash tables. A body of known size up to
+ * WHOLE_BODY_COMPRESS_BYTES is read whole and compressed in one call through
+ * a queue (compression-jobs.ts): it holds its input and then its output, and
+ * its encoder exists only while it runs, one of the queue's few (a fixed
+ * cost: `limit` deflate states of 288 KiB or br encoders of a body up to
+ * 1 MiB), so it is charged twice its size (a 100 KiB page 200 KiB where a
+ * flat 2 MiB was: issue 11).
  */
 export function compressionMemoryEstimate(coding: CompressionCoding, sizeHint: number | undefined): number {
   const MiB = 1024 * 1024;
-  if (coding === 'gzip') return sizeHint !== undefined && sizeHint <= WHOLE_BODY_COMPRESS_BYTES ? Math.min(2 * MiB, DEFLATE_STATE_BYTES + 2 * sizeHint) : 2 * MiB;
-  const large = 12 * MiB;
-  return sizeHint === undefined ? large : Math.min(large, 2 * MiB + 2 * sizeHint);
+  if (sizeHint !== undefined && sizeHint <= WHOLE_BODY_COMPRESS_BYTES) return 2 * sizeHint;
+  if (coding === 'gzip') return 2 * MiB;
+  return sizeHint === undefined ? 12 * MiB : Math.min(12 * MiB, 2 * MiB + 2 * sizeHint);
 }
 
 /** brotli's default window (lgwin 22, 4 MiB), the largest the server uses. */
@@ -149,27 +149,16 @@ export const COMPRESS_ON_LOOP_BYTES = 64 * 1024;
  * larger ones on zlib's thread pool.
  */
 export function compressOnce(coding: CompressionCoding, settings: CompressionSettings, input: Buffer, sizeHint?: number): Promise<Buffer> {
-  if (coding === 'gzip') {
-    const options = { level: settings.gzipLevel };
-    if (input.length <= COMPRESS_ON_LOOP_BYTES) return Promise.resolve(zlib.gzipSync(input, options));
-    return new Promise((resolve, reject) => zlib.gzip(input, options, (error, output) => (error ? reject(error) : resolve(output))));
-  }
-  const params = brotliParams(settings, sizeHint);
-  if (input.length <= COMPRESS_ON_LOOP_BYTES) return Promise.resolve(zlib.brotliCompressSync(input, { params }));
-  return new Promise((resolve, reject) => zlib.brotliCompress(input, { params }, (error, output) => (error ? reject(error) : resolve(output))));
+  if (input.length > COMPRESS_ON_LOOP_BYTES) return compressOnPool(coding, settings, input, sizeHint);
+  if (coding === 'gzip') return Promise.resolve(zlib.gzipSync(input, { level: settings.gzipLevel }));
+  return Promise.resolve(zlib.brotliCompressSync(input, { params: brotliParams(settings, sizeHint) }));
 }
 
-/** Runs a whole (small) body through `compressor` on zlib's thread pool; rejects if the client goes away or the body fails. */
-export async function compressWhole(body: Readable, compressor: Transform, signal: AbortSignal): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  const collect = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      chunks.push(chunk);
-      callback();
-    },
-  });
-  await pipeline(body, compressor, collect, { signal });
-  return Buffer.concat(chunks);
+/** As compressOnce, always on zlib's thread pool (compression-jobs.ts queues these). */
+export function compressOnPool(coding: CompressionCoding, settings: CompressionSettings, input: Buffer, sizeHint?: number): Promise<Buffer> {
+  const done = (resolve: (output: Buffer) => void, reject: (error: Error) => void) => (error: Error | null, output: Buffer) => (error ? reject(error) : resolve(output));
+  if (coding === 'gzip') return new Promise((resolve, reject) => zlib.gzip(input, { level: settings.gzipLevel }, done(resolve, reject)));
+  return new Promise((resolve, reject) => zlib.brotliCompress(input, { params: brotliParams(settings, sizeHint) }, done(resolve, reject)));
 }
 
 /** The error a decoder fails with once its output passes the cap (see MAX_DECODED_UPSTREAM_BYTES). */

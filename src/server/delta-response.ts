@@ -21,7 +21,8 @@
 import type { ServerResponse } from 'node:http';
 import { Readable, Transform, pipeline } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { CompressionCoding, CompressionSettings, compressOnce, compressWhole, createCompressor, createDecompressor } from './content-coding';
+import { CompressionCoding, CompressionSettings, WHOLE_BODY_COMPRESS_BYTES, compressOnce, createCompressor, createDecompressor } from './content-coding';
+import type { CompressionJobs } from './compression-jobs';
 import { DECISION_WINDOW_BYTES, DeltaShape, deltaBeats, guessedRatio, isMostlyNew, nextRaceBytes } from './delta-or-compression';
 import type { DictionaryCompressor } from '../protocol/ext-encoder';
 import { SCAN_TURN_BYTES, deflaterChargedOnUse, poolDeflateMemoryBytes, wholeBodyBytes } from './delta-memory';
@@ -59,6 +60,8 @@ export interface DeltaServing {
   /** A synchronous compressor for the pieces of an x=1 body (default: node zlib on the thread pool). */
   extensionCompressor?: DictionaryCompressor;
   compression: CompressionSettings;
+  /** Where a plain body made whole is compressed (compression-jobs.ts). */
+  compressionJobs: CompressionJobs;
   /** Charges the delta memory budget (null when it does not fit). */
   chargeDelta(bytes: number): MemoryReservation | null;
   /** What a live delta holds while it streams (deltaMemoryEstimate of this If-Block). */
@@ -419,8 +422,7 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
   /** The plain body, whole: compressed here, or the origin's bytes as they came. */
   async function makePlainWhole(plain: ResponsePlan): Promise<Buffer> {
     if (!plain.compress) return Buffer.concat(prefix.raw);
-    const compressor = createCompressor(plain.compress, compression, serving.originLength);
-    return compressWhole(Readable.from(prefix.identity), compressor, signal);
+    return serving.compressionJobs.compressBuffer(Buffer.concat(prefix.identity), plain.compress, compression, serving.originLength, signal);
   }
 
   async function sendDelta(deltaBody: Buffer, plainBytes: number | undefined): Promise<DeltaOutcome> {
@@ -512,6 +514,20 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
     if (busy) plain = { ...plain, passReason: 'busy' };
     const reservation = plain.reservation;
     if (reservation) reservations.push(reservation);
+    if (plain.compress && serving.originLength !== undefined && serving.originLength <= WHOLE_BODY_COMPRESS_BYTES) {
+      // A body of stated size that paused: made whole, as the response without If-Block is (handler.ts), and charged so (compressionMemoryEstimate).
+      const wholePlain = plain;
+      let compressed: Buffer;
+      try {
+        compressed = await serving.compressionJobs.compress(rawAgain(prefix, body), wholePlain.compress!, compression, serving.originLength, signal);
+      } catch {
+        return failed();
+      }
+      wholePlain.headers.set('content-length', String(compressed.length));
+      sendWhole(res, wholePlain, compressed);
+      const finished = await responseDone(res);
+      return { status: wholePlain.status, encoding: wholePlain.encoding, sentBytes: compressed.length, fullBytes: serving.originLength, passReason: wholePlain.passReason, aborted: !finished, economy };
+    }
     writeHead(res, plain.status, plain.headers);
     const source = rawAgain(prefix, body);
     const stages: (Readable | Transform | ServerResponse)[] = [source];

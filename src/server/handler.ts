@@ -17,12 +17,12 @@ import {
   DEFAULT_COMPRESSION,
   DEFAULT_MAX_COMPRESSION_BUFFER_BYTES,
   WHOLE_BODY_COMPRESS_BYTES,
-  compressWhole,
   compressionMemoryEstimate,
   createCompressor,
   createDecompressor,
 } from './content-coding';
 import { DEFAULT_MAX_DELTA_BUFFER_BYTES, deltaMemoryEstimate, wholeBodyDeltaMemoryBytes } from './delta-memory';
+import { CompressionJobs } from './compression-jobs';
 import { serveDeltaOrPlain } from './delta-response';
 import { deltaBeats } from './delta-or-compression';
 import { DeltaTransformOptions } from './delta-transform';
@@ -70,6 +70,12 @@ export interface CrcsyncHandlerSettings {
    */
   maxCompressionBufferBytes?: number;
   /**
+   * Bodies made whole compressed on the thread pool at once; the rest wait
+   * their turn holding only their input (compression-jobs.ts). Default: four
+   * per thread of the pool (UV_THREADPOOL_SIZE, else Node's 4).
+   */
+  compressionJobs?: number;
+  /**
    * Paths never sent as a delta (BREACH: responses that reflect request
    * input beside a secret), e.g. `['/account/*', '/search']`; see
    * src/protocol/delta-exclusions.ts for the pattern rules. They still get
@@ -96,11 +102,28 @@ export type CrcsyncHandler = ((req: IncomingMessage, res: ServerResponse, next?:
   readonly deltaMemory: Pick<MemoryBudget, 'reservedBytes' | 'reservations' | 'limitBytes'>;
   /** The memory budget of this handler's gzip / br streams in flight. */
   readonly compressionMemory: Pick<MemoryBudget, 'reservedBytes' | 'reservations' | 'limitBytes'>;
+  /** Bodies made whole being compressed, and waiting their turn. */
+  readonly compressionJobs: Pick<CompressionJobs, 'running' | 'waiting' | 'limit'>;
   /** Plain body sizes remembered (plain-size-memo.ts). */
   readonly plainSizes: Pick<PlainSizeMemo, 'size' | 'limit'>;
   /** Sizes of deltas that lost, per version and If-Block (plain-size-memo.ts), and how many requests they settled with nothing scanned. */
   readonly deltaSizes: Pick<PlainSizeMemo, 'size' | 'limit'> & { readonly knownLosses: number };
 };
+
+/**
+ * Compressions made whole in flight per thread of the pool: with one per
+ * thread the pool idled between jobs and gzip clients lost a quarter of their
+ * requests/s; with four, gzip made what it made without the queue, and the
+ * encoders waiting in the pool's own queue are still a fixed few
+ * (src/server/README.md "Scale").
+ */
+const COMPRESSION_JOBS_PER_THREAD = 4;
+
+/** libuv's thread pool: UV_THREADPOOL_SIZE threads, 4 unless set (serve-command.ts sets it to the cores). */
+function threadPoolSize(): number {
+  const size = Number(process.env.UV_THREADPOOL_SIZE);
+  return Number.isInteger(size) && size >= 1 ? size : 4;
+}
 
 /** Plain-text error response, with Capability like every response (PROTOCOL.md §2; `offered`: the request's extension offer). */
 function sendError(res: ServerResponse, status: number, message: string, offered = 0): number {
@@ -132,6 +155,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
   codecs.deflateInline = () => !loopLoad.busy();
   const budget = new MemoryBudget(options.maxDeltaBufferBytes ?? DEFAULT_MAX_DELTA_BUFFER_BYTES);
   const compressionBudget = new MemoryBudget(options.maxCompressionBufferBytes ?? DEFAULT_MAX_COMPRESSION_BUFFER_BYTES);
+  const compressionJobs = new CompressionJobs(options.compressionJobs ?? COMPRESSION_JOBS_PER_THREAD * threadPoolSize());
   const settings: PlanSettings = {
     compression,
     maxBlockBytes: options.maxBlockBytes,
@@ -240,6 +264,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
         codecs,
         extensionCompressor: options.extensionCompressor,
         compression,
+        compressionJobs,
         chargeDelta: (bytes) => budget.tryReserve(bytes),
         streamingDeltaBytes: deltaMemoryEstimate(plan.delta.layout, plan.extension),
         sendError: (status, message) => sendError(res, status, message, offered),
@@ -256,7 +281,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
       // A small body of known size is compressed whole and sent with its
       // Content-Length: clients (and a browser extension's byte counts, which
       // Firefox reports as 0 for chunked responses) see what went over the wire.
-      const compressed = await compressWhole(body, createCompressor(plan.compress, compression, originLength), abort.signal).catch(() => null);
+      const compressed = await compressionJobs.compress(body, plan.compress, compression, originLength, abort.signal).catch(() => null);
       if (!compressed) {
         if (abort.signal.aborted) {
           res.destroy();
@@ -340,5 +365,5 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
       return knownLosses;
     },
   };
-  return Object.assign(handler, { deltaMemory: budget, compressionMemory: compressionBudget, plainSizes, deltaSizes: deltaSizesSeen });
+  return Object.assign(handler, { deltaMemory: budget, compressionMemory: compressionBudget, compressionJobs, plainSizes, deltaSizes: deltaSizesSeen });
 }

@@ -9,6 +9,7 @@ import { CrcsyncHandlerOptions } from './handler';
 import { DEFAULT_MAX_COMPRESSION_BUFFER_BYTES } from './content-coding';
 import { DEFAULT_MAX_DELTA_BUFFER_BYTES } from './delta-memory';
 import { CrcsyncServer, closeServer, createCrcsyncServer, listen } from './server';
+import { availableParallelism } from 'node:os';
 import { isServeWorker, reportListening, runServePrimary, workerCount } from './serve-workers';
 
 export const SERVE_USAGE = `usage: crcsync serve (--root DIR | --upstream URL | --demo) [options]
@@ -48,7 +49,9 @@ per response on stderr. Stops on SIGINT / SIGTERM.
                        (BREACH, see SECURITY.md); they still get gzip / br
   --workers N|auto     N server processes on the one port (auto: one per
                        core; default 1); the memory budgets above are
-                       shared out among them
+                       shared out among them, and each process's thread
+                       pool gets its share of the cores, at least 2 (unless
+                       UV_THREADPOOL_SIZE is set)
   --log FILE           append the access log to FILE instead of stderr
   --quiet              no access log`;
 
@@ -172,8 +175,22 @@ export interface RunningServe {
   close(): Promise<void>;
 }
 
+/**
+ * Node's thread pool has 4 threads whatever the machine. Unless the operator
+ * set UV_THREADPOOL_SIZE, this process's pool gets its share of the cores
+ * (at least 2, so a file read never waits behind one compression): on 2
+ * cores, 4 threads took CPU from the event loop that delta responses wait
+ * on (src/server/README.md "Scale"). libuv reads it when the pool first
+ * starts, which is after this; --workers processes inherit it.
+ */
+function sizeThreadPool(processes: number): void {
+  if (process.env.UV_THREADPOOL_SIZE) return;
+  process.env.UV_THREADPOOL_SIZE = String(Math.max(2, Math.ceil(availableParallelism() / processes)));
+}
+
 /** Starts the server (or N of them), prints `crcsync serving URL`, and stops cleanly on SIGINT / SIGTERM. */
 export async function startServe(config: ServeConfig): Promise<RunningServe> {
+  sizeThreadPool(config.workers);
   if (config.workers > 1 && !isServeWorker()) {
     const url = await runServePrimary(config.workers, (line) => process.stderr.write(line));
     process.stdout.write(`crcsync serving ${url}\n`);

@@ -3,8 +3,9 @@
 // same matches), the stream and the one-call paths give the same bytes.
 
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
-import { PassThrough } from 'node:stream';
-import { DEFAULT_COMPRESSION, compressOnce, compressWhole, createCompressor } from '../../src/server/content-coding';
+import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DEFAULT_COMPRESSION, compressOnce, createCompressor } from '../../src/server/content-coding';
 
 /** The window a brotli stream declares in its first bits (RFC 7932 §9.1, WBITS). */
 function declaredWindowBits(stream: Buffer): number {
@@ -28,9 +29,9 @@ function pageOf(bytes: number): Buffer {
 }
 
 async function streamed(body: Buffer, sizeHint: number | undefined): Promise<Buffer> {
-  const source = new PassThrough();
-  source.end(body);
-  return compressWhole(source, createCompressor('br', DEFAULT_COMPRESSION, sizeHint), new AbortController().signal);
+  const chunks: Buffer[] = [];
+  await pipeline(Readable.from([body]), createCompressor('br', DEFAULT_COMPRESSION, sizeHint), new PassThrough().on('data', (chunk: Buffer) => chunks.push(chunk)));
+  return Buffer.concat(chunks);
 }
 
 describe('br of a body of known size', () => {
