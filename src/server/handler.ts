@@ -57,9 +57,9 @@ export interface CrcsyncHandlerSettings {
    * DEFAULT_MAX_DELTA_BUFFER_BYTES). Each delta is charged an upper bound of
    * its buffers when it starts (deltaMemoryEstimate: 1.5 .. 1.9 MiB, an x=1
    * answer 1.75 .. 2.6 MiB; a delta of a body of known size made whole
-   * wholeBodyDeltaMemoryBytes, from three times the body) and credited when its response ends; a delta
-   * that does not fit gets the normal response, logged `pass=busy`
-   * (PROTOCOL.md §5).
+   * from three times the body: wholeBodyDeltaMemoryBytes) and credited when
+   * its response ends; a delta that does not fit gets the normal response,
+   * logged `pass=busy` (PROTOCOL.md §5).
    */
   maxDeltaBufferBytes?: number;
   /**

@@ -3,13 +3,13 @@
 // `crcsync serving <url>` goes to stdout so scripts can read the port.
 
 import { createWriteStream, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fflateCompressor, fflateDictionaryCompressor, pakoCompressor, pakoDictionaryCompressor } from '../protocol/index';
 import { AccessLogSink, lineLogger } from './access-log';
 import { CrcsyncHandlerOptions } from './handler';
 import { DEFAULT_MAX_COMPRESSION_BUFFER_BYTES } from './content-coding';
 import { DEFAULT_MAX_DELTA_BUFFER_BYTES } from './delta-memory';
 import { CrcsyncServer, closeServer, createCrcsyncServer, listen } from './server';
-import { availableParallelism } from 'node:os';
 import { isServeWorker, reportListening, runServePrimary, workerCount } from './serve-workers';
 
 export const SERVE_USAGE = `usage: crcsync serve (--root DIR | --upstream URL | --demo) [options]
