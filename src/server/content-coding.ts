@@ -84,6 +84,11 @@ export const DEFLATE_STATE_BYTES = 288 * 1024;
 /** gzip/br of a body up to this size (known from the origin's Content-Length) is made whole and sent with a Content-Length. */
 export const WHOLE_BODY_COMPRESS_BYTES = 1024 * 1024;
 
+/** Whether gzip / br of a body of this stated length is made whole (through compression-jobs.ts) rather than streamed. */
+export function compressedWhole(length: number | undefined): length is number {
+  return length !== undefined && length <= WHOLE_BODY_COMPRESS_BYTES;
+}
+
 /**
  * Upper bound of what one gzip / br response holds while a client reads it:
  * the encoder's state and the stream buffers around it. Measured on this
@@ -100,7 +105,7 @@ export const WHOLE_BODY_COMPRESS_BYTES = 1024 * 1024;
  */
 export function compressionMemoryEstimate(coding: CompressionCoding, sizeHint: number | undefined): number {
   const MiB = 1024 * 1024;
-  if (sizeHint !== undefined && sizeHint <= WHOLE_BODY_COMPRESS_BYTES) return 2 * sizeHint;
+  if (compressedWhole(sizeHint)) return 2 * sizeHint;
   if (coding === 'gzip') return 2 * MiB;
   return sizeHint === undefined ? 12 * MiB : Math.min(12 * MiB, 2 * MiB + 2 * sizeHint);
 }
@@ -156,9 +161,11 @@ export function compressOnce(coding: CompressionCoding, settings: CompressionSet
 
 /** As compressOnce, always on zlib's thread pool (compression-jobs.ts queues these). */
 export function compressOnPool(coding: CompressionCoding, settings: CompressionSettings, input: Buffer, sizeHint?: number): Promise<Buffer> {
-  const done = (resolve: (output: Buffer) => void, reject: (error: Error) => void) => (error: Error | null, output: Buffer) => (error ? reject(error) : resolve(output));
-  if (coding === 'gzip') return new Promise((resolve, reject) => zlib.gzip(input, { level: settings.gzipLevel }, done(resolve, reject)));
-  return new Promise((resolve, reject) => zlib.brotliCompress(input, { params: brotliParams(settings, sizeHint) }, done(resolve, reject)));
+  return new Promise((resolve, reject) => {
+    const done = (error: Error | null, output: Buffer) => (error ? reject(error) : resolve(output));
+    if (coding === 'gzip') zlib.gzip(input, { level: settings.gzipLevel }, done);
+    else zlib.brotliCompress(input, { params: brotliParams(settings, sizeHint) }, done);
+  });
 }
 
 /** The error a decoder fails with once its output passes the cap (see MAX_DECODED_UPSTREAM_BYTES). */

@@ -21,7 +21,7 @@
 import type { ServerResponse } from 'node:http';
 import { Readable, Transform, pipeline } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { CompressionCoding, CompressionSettings, WHOLE_BODY_COMPRESS_BYTES, compressOnce, createCompressor, createDecompressor } from './content-coding';
+import { CompressionCoding, CompressionSettings, compressOnce, compressedWhole, createCompressor, createDecompressor } from './content-coding';
 import type { CompressionJobs } from './compression-jobs';
 import { DECISION_WINDOW_BYTES, DeltaShape, deltaBeats, guessedRatio, isMostlyNew, nextRaceBytes } from './delta-or-compression';
 import type { DictionaryCompressor } from '../protocol/ext-encoder';
@@ -446,12 +446,15 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
       }
     }
     recharge(plain.compress ? 0 : plainBody.length);
-    // As the response without If-Block: a compressed body the origin gave a length for carries its own.
+    // `full` of an upstream's still-encoded body is the bytes as sent, as for any pass-through (access-log.ts).
+    return sendPlainWhole(plain, plainBody, plain.compress || !plan.decode ? bodyBytes : rawBytes, deltaBytes);
+  }
+
+  /** Sends a plain body made whole as the response without If-Block does: a compressed body the origin gave a length for carries its own. */
+  async function sendPlainWhole(plain: ResponsePlan, plainBody: Buffer, fullBytes: number, deltaBytes: number | undefined): Promise<DeltaOutcome> {
     if (plain.compress && serving.originLength !== undefined) plain.headers.set('content-length', String(plainBody.length));
     sendWhole(res, plain, plainBody);
     const finished = await responseDone(res);
-    // `full` of an upstream's still-encoded body is the bytes as sent, as for any pass-through (access-log.ts).
-    const fullBytes = plain.compress || !plan.decode ? bodyBytes : rawBytes;
     return { status: plain.status, encoding: plain.encoding, sentBytes: plainBody.length, fullBytes, passReason: plain.passReason, aborted: !finished, economy, deltaBytes };
   }
 
@@ -514,19 +517,15 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
     if (busy) plain = { ...plain, passReason: 'busy' };
     const reservation = plain.reservation;
     if (reservation) reservations.push(reservation);
-    if (plain.compress && serving.originLength !== undefined && serving.originLength <= WHOLE_BODY_COMPRESS_BYTES) {
+    if (plain.compress && compressedWhole(serving.originLength)) {
       // A body of stated size that paused: made whole, as the response without If-Block is (handler.ts), and charged so (compressionMemoryEstimate).
-      const wholePlain = plain;
       let compressed: Buffer;
       try {
-        compressed = await serving.compressionJobs.compress(rawAgain(prefix, body), wholePlain.compress!, compression, serving.originLength, signal);
+        compressed = await serving.compressionJobs.compress(rawAgain(prefix, body), plain.compress, compression, serving.originLength, signal);
       } catch {
         return failed();
       }
-      wholePlain.headers.set('content-length', String(compressed.length));
-      sendWhole(res, wholePlain, compressed);
-      const finished = await responseDone(res);
-      return { status: wholePlain.status, encoding: wholePlain.encoding, sentBytes: compressed.length, fullBytes: serving.originLength, passReason: wholePlain.passReason, aborted: !finished, economy };
+      return sendPlainWhole(plain, compressed, serving.originLength, undefined);
     }
     writeHead(res, plain.status, plain.headers);
     const source = rawAgain(prefix, body);

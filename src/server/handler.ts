@@ -16,7 +16,7 @@ import {
   CompressionSettings,
   DEFAULT_COMPRESSION,
   DEFAULT_MAX_COMPRESSION_BUFFER_BYTES,
-  WHOLE_BODY_COMPRESS_BYTES,
+  compressedWhole,
   compressionMemoryEstimate,
   createCompressor,
   createDecompressor,
@@ -277,7 +277,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
       const { status, encoding, sentBytes, fullBytes, ...extra } = outcome;
       return record(status, encoding, sentBytes, fullBytes, extra);
     }
-    if (body && plan.compress && !plan.decode && method !== 'HEAD' && originLength <= WHOLE_BODY_COMPRESS_BYTES) {
+    if (body && plan.compress && !plan.decode && method !== 'HEAD' && compressedWhole(originLength)) {
       // A small body of known size is compressed whole and sent with its
       // Content-Length: clients (and a browser extension's byte counts, which
       // Firefox reports as 0 for chunked responses) see what went over the wire.
