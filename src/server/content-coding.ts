@@ -84,7 +84,7 @@ export const DEFLATE_STATE_BYTES = 288 * 1024;
 /** gzip/br of a body up to this size (known from the origin's Content-Length) is made whole and sent with a Content-Length. */
 export const WHOLE_BODY_COMPRESS_BYTES = 1024 * 1024;
 
-/** Whether gzip / br of a body of this stated length is made whole (through compression-jobs.ts) rather than streamed. */
+/** Whether gzip / br of a body of this stated length is made whole (through whole-body-jobs.ts) rather than streamed. */
 export function compressedWhole(length: number | undefined): length is number {
   return length !== undefined && length <= WHOLE_BODY_COMPRESS_BYTES;
 }
@@ -97,7 +97,7 @@ export function compressedWhole(length: number | undefined): length is number {
  * ~2 MiB. A body known to be small cannot fill a large window: brotli then
  * holds about twice the body plus its hash tables. A body of known size up to
  * WHOLE_BODY_COMPRESS_BYTES is read whole and compressed in one call through
- * a queue (compression-jobs.ts): it holds its input and then its output, and
+ * a queue (whole-body-jobs.ts): it holds its input and then its output, and
  * its encoder exists only while it runs, one of the queue's few (a fixed
  * cost: `limit` deflate states of 288 KiB or br encoders of a body up to
  * 1 MiB), so it is charged twice its size (a 100 KiB page 200 KiB where a
@@ -159,7 +159,7 @@ export function compressOnce(coding: CompressionCoding, settings: CompressionSet
   return Promise.resolve(zlib.brotliCompressSync(input, { params: brotliParams(settings, sizeHint) }));
 }
 
-/** As compressOnce, always on zlib's thread pool (compression-jobs.ts queues these). */
+/** As compressOnce, always on zlib's thread pool (whole-body-jobs.ts queues these). */
 export function compressOnPool(coding: CompressionCoding, settings: CompressionSettings, input: Buffer, sizeHint?: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const done = (error: Error | null, output: Buffer) => (error ? reject(error) : resolve(output));

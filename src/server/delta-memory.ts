@@ -8,9 +8,8 @@
 import { matcherMemoryBound } from '../core/wasm-engine';
 import type { BlockLayout } from '../protocol/index';
 import { SCAN_SLICE_BYTES, scannerMemoryBound } from '../protocol/delta-sections';
-import { DEFLATE_STATE_BYTES } from './content-coding';
 import { DECISION_WINDOW_BYTES } from './delta-or-compression';
-import { LITERAL_PATH_MEMORY_BYTES, OPEN_RUN_FLUSH_BYTES } from './delta-transform';
+import { LITERAL_PATH_MEMORY_BYTES } from './delta-transform';
 import { extLiteralPathMemoryBytes } from './ext-delta-transform';
 
 /**
@@ -64,44 +63,23 @@ export function wholeBodyBytes(identityLength: number | undefined, extension: nu
 }
 
 /**
- * What a v=1 delta of a body of known size made whole holds beyond its held
- * bytes (heldDeltaMemoryBytes: the body, the literal bytes the held scan
- * copied, the delta or plain body made whole), at any moment it waits. The
- * flat deltaMemoryEstimate (1.5-1.9 MiB) bounds a delta that streams: its
- * scanner and matcher live as long as the body, its literal runs may stream
- * through a deflate state, its stream buffers fill. A body made whole needs
- * less, and only for part of its time:
- * - its scanner and matcher are made after the body is read and given back
- *   when the scan ends; a body under SCAN_TURN_BYTES is scanned without a
- *   turn of the event loop, so only one such scan exists at a time in a
- *   process (their window storage and matcher instances are pooled, and the
- *   pools are bounded on their own). A longer body's scan waits between
- *   turns and is charged.
- * - a literal run streams to the thread pool's deflate state only once
- *   OPEN_RUN_FLUSH_BYTES of it wait, so a body under that size never needs
- *   one that way; a run it sends to the pool because the event loop is busy
- *   is charged then (poolDeflateMemoryBytes), and deflated inline if that
- *   does not fit. A longer body is charged the literal path up front.
- * - its output goes out in one write, counted in the held bytes; no stream
- *   buffers fill.
- * So a 90 KiB page is charged its held 334 KiB (with a deflate state when the
- * pool deflates its runs: +468 KiB), where 1.8 MiB was; at 500 connections
- * the flat charge had sent most crcsync clients the normal response
- * (issue 11).
+ * What a v=1 delta of a body of known size made whole is charged: the body
+ * it holds while it is read and while it waits for its turn in the
+ * whole-body queue (whole-body-jobs.ts), plus one scan slice. The flat
+ * deltaMemoryEstimate (1.5-1.9 MiB) bounds a delta that streams: its scanner
+ * and matcher live as long as the body, its literal runs may stream through
+ * a deflate state, its stream buffers fill. A delta made whole needs its
+ * scanner, matcher, literal copies, deflate state and output only during its
+ * turn, and at most `limit` turns run at once: like the encoders of the
+ * compressions running, that is a fixed cost of the queue, not of the
+ * requests waiting (each turn at most three times the body, which is at
+ * most DECISION_WINDOW_BYTES, plus its scanner, matcher and literal path:
+ * about 4 MiB; src/server/README.md "Scale"). When its
+ * turn ends, what it still holds is charged instead (its output, written
+ * ahead of the client). So a 90 KiB page is charged 154 KiB, where 1.8 MiB
+ * was; at 500 connections the flat charge had sent most crcsync clients the
+ * normal response (issue 11).
  */
-export function wholeBodyDeltaMemoryBytes(layout: BlockLayout, bodyBytes: number): number {
-  const window = layout.tailSize;
-  const scan = bodyBytes >= SCAN_TURN_BYTES ? scannerMemoryBound(window) + matcherMemoryBound(window) : 0;
-  const literalPath = deflaterChargedOnUse(bodyBytes) ? 0 : LITERAL_PATH_MEMORY_BYTES;
-  return scan + literalPath;
-}
-
-/** Whether a delta of this body made whole is charged the pool's deflate state only when a run goes there (poolDeflateMemoryBytes). */
-export function deflaterChargedOnUse(bodyBytes: number): boolean {
-  return bodyBytes < OPEN_RUN_FLUSH_BYTES;
-}
-
-/** Charged when a delta of a body of `bodyBytes` made whole first sends a literal run to the thread pool: the deflate state, the run joined for zlib and zlib's output. */
-export function poolDeflateMemoryBytes(bodyBytes: number): number {
-  return DEFLATE_STATE_BYTES + 2 * bodyBytes;
+export function wholeBodyDeltaMemoryBytes(bodyBytes: number): number {
+  return bodyBytes + SCAN_SLICE_BYTES;
 }

@@ -21,11 +21,11 @@
 import type { ServerResponse } from 'node:http';
 import { Readable, Transform, pipeline } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { CompressionCoding, CompressionSettings, compressOnce, compressedWhole, createCompressor, createDecompressor } from './content-coding';
-import type { CompressionJobs } from './compression-jobs';
+import { CompressionCoding, CompressionSettings, compressOnPool, compressOnce, compressedWhole, createCompressor, createDecompressor } from './content-coding';
+import type { WholeBodyJobs } from './whole-body-jobs';
 import { DECISION_WINDOW_BYTES, DeltaShape, deltaBeats, guessedRatio, isMostlyNew, nextRaceBytes } from './delta-or-compression';
 import type { DictionaryCompressor } from '../protocol/ext-encoder';
-import { SCAN_TURN_BYTES, deflaterChargedOnUse, poolDeflateMemoryBytes, wholeBodyBytes } from './delta-memory';
+import { SCAN_TURN_BYTES } from './delta-memory';
 import { DeltaTransform, DeltaTransformOptions } from './delta-transform';
 import { ExtDeltaTransform } from './ext-delta-transform';
 import { HeaderMap, writeHead } from './headers';
@@ -60,8 +60,8 @@ export interface DeltaServing {
   /** A synchronous compressor for the pieces of an x=1 body (default: node zlib on the thread pool). */
   extensionCompressor?: DictionaryCompressor;
   compression: CompressionSettings;
-  /** Where a plain body made whole is compressed (compression-jobs.ts). */
-  compressionJobs: CompressionJobs;
+  /** The queue a body made whole waits in for its turn: its delta is decided there, its plain body compressed there (whole-body-jobs.ts). */
+  wholeBodyJobs: WholeBodyJobs;
   /** Charges the delta memory budget (null when it does not fit). */
   chargeDelta(bytes: number): MemoryReservation | null;
   /** What a live delta holds while it streams (deltaMemoryEstimate of this If-Block). */
@@ -97,13 +97,20 @@ export interface DeltaOutcome {
 /** A delta pass that starts held: v=1, or the x=1 extension's. */
 type HeldDeltaPass = DeltaTransform | ExtDeltaTransform;
 
-/** The held pass for the plan: an x=1 body when the request offered the extension (plan.extension), else v=1. */
-function heldDeltaPass(plan: ResponsePlan, serving: DeltaServing, reservePoolDeflater: (() => boolean) | undefined): HeldDeltaPass {
+/**
+ * The held pass for the plan: an x=1 body when the request offered the
+ * extension (plan.extension), else v=1. A delta of a whole body runs in its
+ * turn of the whole-body queue, which is what bounds deltas on the event
+ * loop: its short literal runs are deflated inline. Sent to the thread pool
+ * instead, they waited behind the compressions there while the delta held
+ * its turn (whole-body-jobs.ts).
+ */
+function heldDeltaPass(plan: ResponsePlan, serving: DeltaServing, wholeBody: boolean): HeldDeltaPass {
   if (plan.extension >= 1) {
     const { engine, sha1 } = serving.codecs;
     return new ExtDeltaTransform(plan.delta!, { engine, sha1, compressor: serving.extensionCompressor, held: true });
   }
-  return new DeltaTransform(plan.delta!, { ...serving.codecs, held: true, reservePoolDeflater });
+  return new DeltaTransform(plan.delta!, { ...serving.codecs, held: true, ...(wholeBody ? { deflateInline: () => true } : {}) });
 }
 
 /** The body bytes read before deciding. */
@@ -277,7 +284,14 @@ function responseDone(res: ServerResponse): Promise<boolean> {
 export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOutcome> {
   const { res, plan, body, signal, compression } = serving;
   const reservations: MemoryReservation[] = [];
-  res.once('close', () => reservations.forEach((reservation) => reservation.release()));
+  // A body that ended within the window is decided in a turn of the
+  // whole-body queue, in order with the compressions (whole-body-jobs.ts);
+  // the turn ends before the response is written, so a slow reader holds none.
+  let releaseTurn = (): void => undefined;
+  res.once('close', () => {
+    releaseTurn();
+    reservations.forEach((reservation) => reservation.release());
+  });
   /** Swaps the plan-time charge for what is still held now (the body written ahead of the client, a live delta). */
   const recharge = (bytes: number): boolean => {
     plan.reservation?.release();
@@ -287,26 +301,15 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
   };
   const decoder = plan.decode ? createDecompressor(plan.decode) : null;
   const extension = plan.extension >= 1 ? plan.extension : undefined;
-  // A delta of a body of known size made whole was charged less at plan time
-  // (wholeBodyDeltaMemoryBytes): the thread pool's deflate state is charged
-  // when a run first goes there; if it does not fit, the run is deflated inline.
-  const wholeBody = wholeBodyBytes(plan.decode ? undefined : serving.originLength, plan.extension);
-  const reservePoolDeflater =
-    wholeBody === undefined || !deflaterChargedOnUse(wholeBody)
-      ? undefined
-      : () => {
-          const reservation = serving.chargeDelta(poolDeflateMemoryBytes(wholeBody));
-          if (reservation) reservations.push(reservation);
-          return reservation !== null;
-        };
   // While the choice is made nothing else listens: an origin that fails in
   // the meantime must not throw out of the process. The stream a pipeline
   // later takes over reports the failure there (an errored stream fails its
   // pipeline at once).
   const ignore = () => undefined;
   for (const stream of [body, decoder]) stream?.on('error', ignore);
-  // Made once the body is read, right before its scan: its scanner's window and
-  // matcher are not held while the body is awaited (wholeBodyDeltaMemoryBytes).
+  // Made once the body is read and its turn has come, right before its scan:
+  // its scanner's window and matcher are not held while it waits
+  // (wholeBodyDeltaMemoryBytes).
   let made: HeldDeltaPass | null = null;
   const abandon = () => {
     made?.destroy();
@@ -315,6 +318,7 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
   };
   const aborted = (): DeltaOutcome => ({ status: plan.status, encoding: plan.encoding, sentBytes: 0, fullBytes: 0, passReason: null, aborted: true });
   const failed = (): DeltaOutcome => {
+    releaseTurn();
     abandon();
     if (signal.aborted) {
       res.destroy();
@@ -332,9 +336,10 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
   try {
     const pauseMs = serving.originLength === undefined ? ORIGIN_PAUSE_MS : KNOWN_LENGTH_PAUSE_MS;
     prefix = await readPrefix(body, decoder, DECISION_WINDOW_BYTES, pauseMs, signal);
+    if (prefix.ended) releaseTurn = await serving.wholeBodyJobs.hold(signal);
     // A body under compression.minBytes is not compressed either: the delta as before (README "Delta or plain").
     tiny = prefix.ended && prefix.identityBytes < compression.minBytes;
-    made = heldDeltaPass(plan, serving, reservePoolDeflater);
+    made = heldDeltaPass(plan, serving, prefix.ended);
     made.on('error', ignore);
     scanEnd = await scanHeld(made, prefix, plan.plainIsEncoded && !tiny, signal);
   } catch {
@@ -419,13 +424,14 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
     }
   }
 
-  /** The plain body, whole: compressed here, or the origin's bytes as they came. */
+  /** The plain body, whole: compressed here (in this body's turn of the queue), or the origin's bytes as they came. */
   async function makePlainWhole(plain: ResponsePlan): Promise<Buffer> {
     if (!plain.compress) return Buffer.concat(prefix.raw);
-    return serving.compressionJobs.compressBuffer(Buffer.concat(prefix.identity), plain.compress, compression, serving.originLength, signal);
+    return compressOnPool(plain.compress, compression, Buffer.concat(prefix.identity), serving.originLength);
   }
 
   async function sendDelta(deltaBody: Buffer, plainBytes: number | undefined): Promise<DeltaOutcome> {
+    releaseTurn();
     recharge(deltaBody.length);
     sendWhole(res, plan, deltaBody);
     const finished = await responseDone(res);
@@ -452,6 +458,7 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
 
   /** Sends a plain body made whole as the response without If-Block does: a compressed body the origin gave a length for carries its own. */
   async function sendPlainWhole(plain: ResponsePlan, plainBody: Buffer, fullBytes: number, deltaBytes: number | undefined): Promise<DeltaOutcome> {
+    releaseTurn();
     if (plain.compress && serving.originLength !== undefined) plain.headers.set('content-length', String(plainBody.length));
     sendWhole(res, plain, plainBody);
     const finished = await responseDone(res);
@@ -521,7 +528,7 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
       // A body of stated size that paused: made whole, as the response without If-Block is (handler.ts), and charged so (compressionMemoryEstimate).
       let compressed: Buffer;
       try {
-        compressed = await serving.compressionJobs.compress(rawAgain(prefix, body), plain.compress, compression, serving.originLength, signal);
+        compressed = await serving.wholeBodyJobs.compress(rawAgain(prefix, body), plain.compress, compression, serving.originLength, signal);
       } catch {
         return failed();
       }

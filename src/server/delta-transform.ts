@@ -29,13 +29,6 @@ export interface DeltaTransformOptions extends DeltaSectionOptions {
   held?: boolean;
   /** Whether a short literal run is deflated inline, now, rather than on zlib's thread pool (default: always); asked per run. */
   deflateInline?: () => boolean;
-  /**
-   * Asked before the first short run goes to the thread pool: charges the
-   * memory of the pool's deflate state, or returns false when it does not
-   * fit, and then every short run is deflated inline (default: the state was
-   * charged with the delta).
-   */
-  reservePoolDeflater?: () => boolean;
 }
 
 /** What the scanner said while held, replayed in order by release(). */
@@ -99,13 +92,9 @@ class NodeZlibRuns {
   private held: Uint8Array[] = [];
   private heldBytes = 0;
 
-  /** null: not asked yet (reservePoolDeflater). */
-  private poolAffordable: boolean | null = null;
-
   constructor(
     private readonly emit: (piece: QueuedSection) => void,
     private readonly inline: () => boolean = () => true,
-    private readonly reservePool: () => boolean = () => true,
   ) {}
 
   /** `owned`: the bytes are a copy no one else writes to (a held run's), kept as they are. */
@@ -121,7 +110,7 @@ class NodeZlibRuns {
     }
     if (!runEnds) return;
     this.open = false;
-    if (!this.streamed && (this.inline() || !(this.poolAffordable ??= this.reservePool()))) {
+    if (!this.streamed && this.inline()) {
       this.emit(new Uint8Array(deflateSync(this.takeHeld(), { level: 6 })));
       return;
     }
@@ -214,7 +203,7 @@ export class DeltaTransform extends SectionQueueTransform {
     super();
     const emit = (piece: QueuedSection) => this.enqueue(piece);
     const compressor = options.compressor;
-    this.zlibRuns = compressor ? null : new NodeZlibRuns(emit, options.deflateInline, options.reservePoolDeflater);
+    this.zlibRuns = compressor ? null : new NodeZlibRuns(emit, options.deflateInline);
     this.held = options.held ? [] : null;
     const layout = ifBlock.layout;
     let runOpen = false;

@@ -22,7 +22,7 @@ import {
   createDecompressor,
 } from './content-coding';
 import { DEFAULT_MAX_DELTA_BUFFER_BYTES, deltaMemoryEstimate, wholeBodyDeltaMemoryBytes } from './delta-memory';
-import { CompressionJobs } from './compression-jobs';
+import { WholeBodyJobs } from './whole-body-jobs';
 import { serveDeltaOrPlain } from './delta-response';
 import { deltaBeats } from './delta-or-compression';
 import { DeltaTransformOptions } from './delta-transform';
@@ -57,7 +57,7 @@ export interface CrcsyncHandlerSettings {
    * DEFAULT_MAX_DELTA_BUFFER_BYTES). Each delta is charged an upper bound of
    * its buffers when it starts (deltaMemoryEstimate: 1.5 .. 1.9 MiB, an x=1
    * answer 1.75 .. 2.6 MiB; a delta of a body of known size made whole
-   * from three times the body: wholeBodyDeltaMemoryBytes) and credited when
+   * its body while it waits for its turn: wholeBodyDeltaMemoryBytes) and credited when
    * its response ends; a delta that does not fit gets the normal response,
    * logged `pass=busy` (PROTOCOL.md §5).
    */
@@ -70,11 +70,12 @@ export interface CrcsyncHandlerSettings {
    */
   maxCompressionBufferBytes?: number;
   /**
-   * Bodies made whole compressed on the thread pool at once; the rest wait
-   * their turn holding only their input (compression-jobs.ts). Default: four
-   * per thread of the pool (UV_THREADPOOL_SIZE, else Node's 4).
+   * Responses made whole worked on at once (gzip / br compressed on the
+   * thread pool, deltas decided on the event loop); the rest wait their turn
+   * in arrival order, holding only their input (whole-body-jobs.ts). Default:
+   * four per thread of the pool (UV_THREADPOOL_SIZE, else Node's 4).
    */
-  compressionJobs?: number;
+  wholeBodyJobs?: number;
   /**
    * Paths never sent as a delta (BREACH: responses that reflect request
    * input beside a secret), e.g. `['/account/*', '/search']`; see
@@ -103,7 +104,7 @@ export type CrcsyncHandler = ((req: IncomingMessage, res: ServerResponse, next?:
   /** The memory budget of this handler's gzip / br streams in flight. */
   readonly compressionMemory: Pick<MemoryBudget, 'reservedBytes' | 'reservations' | 'limitBytes'>;
   /** Bodies made whole being compressed, and waiting their turn. */
-  readonly compressionJobs: Pick<CompressionJobs, 'running' | 'waiting' | 'limit'>;
+  readonly wholeBodyJobs: Pick<WholeBodyJobs, 'running' | 'waiting' | 'limit'>;
   /** Plain body sizes remembered (plain-size-memo.ts). */
   readonly plainSizes: Pick<PlainSizeMemo, 'size' | 'limit'>;
   /** Sizes of deltas that lost, per version and If-Block (plain-size-memo.ts), and how many requests they settled with nothing scanned. */
@@ -117,7 +118,7 @@ export type CrcsyncHandler = ((req: IncomingMessage, res: ServerResponse, next?:
  * encoders waiting in the pool's own queue are still a fixed few
  * (src/server/README.md "Scale").
  */
-const COMPRESSION_JOBS_PER_THREAD = 4;
+const WHOLE_BODY_JOBS_PER_THREAD = 4;
 
 /** libuv's thread pool: UV_THREADPOOL_SIZE threads, 4 unless set (serve-command.ts sets it to the cores). */
 function threadPoolSize(): number {
@@ -150,17 +151,17 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
     compressor: options.literalCompressor,
     sha1: nodeSha1,
   };
-  // Short literal runs deflated inline while the loop has room, on the thread pool once it is busy (loop-load.ts).
+  // A streaming delta's short literal runs: deflated inline while the loop has room, on the thread pool once it is busy (loop-load.ts). A delta made whole deflates its runs inline, in its turn of the queue (delta-response.ts).
   const loopLoad = new LoopLoad();
   codecs.deflateInline = () => !loopLoad.busy();
   const budget = new MemoryBudget(options.maxDeltaBufferBytes ?? DEFAULT_MAX_DELTA_BUFFER_BYTES);
   const compressionBudget = new MemoryBudget(options.maxCompressionBufferBytes ?? DEFAULT_MAX_COMPRESSION_BUFFER_BYTES);
-  const compressionJobs = new CompressionJobs(options.compressionJobs ?? COMPRESSION_JOBS_PER_THREAD * threadPoolSize());
+  const wholeBodyJobs = new WholeBodyJobs(options.wholeBodyJobs ?? WHOLE_BODY_JOBS_PER_THREAD * threadPoolSize());
   const settings: PlanSettings = {
     compression,
     maxBlockBytes: options.maxBlockBytes,
     reserveDelta: (ifBlock, heldBytes, extension, wholeBody) =>
-      budget.tryReserve(heldBytes + (wholeBody === undefined ? deltaMemoryEstimate(ifBlock.layout, extension) : wholeBodyDeltaMemoryBytes(ifBlock.layout, wholeBody))),
+      budget.tryReserve(wholeBody === undefined ? heldBytes + deltaMemoryEstimate(ifBlock.layout, extension) : wholeBodyDeltaMemoryBytes(wholeBody)),
     reserveCompression: (coding, sizeHint) => compressionBudget.tryReserve(compressionMemoryEstimate(coding, sizeHint)),
   };
   const plainSizes = new PlainSizeMemo(options.plainSizeEntries ?? DEFAULT_PLAIN_SIZE_ENTRIES);
@@ -264,7 +265,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
         codecs,
         extensionCompressor: options.extensionCompressor,
         compression,
-        compressionJobs,
+        wholeBodyJobs,
         chargeDelta: (bytes) => budget.tryReserve(bytes),
         streamingDeltaBytes: deltaMemoryEstimate(plan.delta.layout, plan.extension),
         sendError: (status, message) => sendError(res, status, message, offered),
@@ -281,7 +282,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
       // A small body of known size is compressed whole and sent with its
       // Content-Length: clients (and a browser extension's byte counts, which
       // Firefox reports as 0 for chunked responses) see what went over the wire.
-      const compressed = await compressionJobs.compress(body, plan.compress, compression, originLength, abort.signal).catch(() => null);
+      const compressed = await wholeBodyJobs.compress(body, plan.compress, compression, originLength, abort.signal).catch(() => null);
       if (!compressed) {
         if (abort.signal.aborted) {
           res.destroy();
@@ -365,5 +366,5 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
       return knownLosses;
     },
   };
-  return Object.assign(handler, { deltaMemory: budget, compressionMemory: compressionBudget, compressionJobs, plainSizes, deltaSizes: deltaSizesSeen });
+  return Object.assign(handler, { deltaMemory: budget, compressionMemory: compressionBudget, wholeBodyJobs, plainSizes, deltaSizes: deltaSizesSeen });
 }

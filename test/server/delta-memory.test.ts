@@ -10,8 +10,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { getDefaultEngine } from '../../src/core/embedded-core';
 import { formatIfBlock, parseIfBlock } from '../../src/protocol/if-block';
 import type { AccessLogEntry } from '../../src/server/access-log';
-import { DEFAULT_MAX_DELTA_BUFFER_BYTES, SCAN_TURN_BYTES, deflaterChargedOnUse, deltaMemoryEstimate, wholeBodyBytes, wholeBodyDeltaMemoryBytes } from '../../src/server/delta-memory';
-import { LITERAL_PATH_MEMORY_BYTES, OPEN_RUN_FLUSH_BYTES } from '../../src/server/delta-transform';
+import { DEFAULT_MAX_DELTA_BUFFER_BYTES, deltaMemoryEstimate, wholeBodyBytes, wholeBodyDeltaMemoryBytes } from '../../src/server/delta-memory';
 import { SCAN_SLICE_BYTES } from '../../src/protocol/delta-sections';
 import { DECISION_WINDOW_BYTES, heldDeltaMemoryBytes } from '../../src/server/delta-or-compression';
 import { MemoryBudget } from '../../src/server/memory-budget';
@@ -142,8 +141,7 @@ describe('delta memory budget (PROTOCOL.md §5)', () => {
 describe('a delta of a body of known size made whole', () => {
   it('is charged what it holds: a page gets its delta within a budget the flat estimate does not fit in, a streamed body still does not', async () => {
     const layout = parseIfBlock(smallIfBlock).layout;
-    const charge = heldDeltaMemoryBytes(smallUpdated.length, false) + wholeBodyDeltaMemoryBytes(layout, smallUpdated.length);
-    expect(charge).toBe(3 * smallUpdated.length + SCAN_SLICE_BYTES);
+    expect(wholeBodyDeltaMemoryBytes(smallUpdated.length)).toBe(smallUpdated.length + SCAN_SLICE_BYTES);
     const budget = 1024 * 1024;
     expect(deltaMemoryEstimate(layout)).toBeGreaterThan(budget);
     const server = await start(budget);
@@ -188,15 +186,10 @@ describe('a delta of a body of known size made whole', () => {
     }
   });
 
-  it('is charged its scan past SCAN_TURN_BYTES and its literal path from OPEN_RUN_FLUSH_BYTES; streamed and x=1 bodies keep the flat estimate', () => {
+  it('is charged its body while it waits for its turn; streamed and x=1 bodies keep the flat estimate', () => {
     const layout = parseIfBlock(smallIfBlock).layout;
-    const KiB = 1024;
-    expect(wholeBodyDeltaMemoryBytes(layout, 100 * KiB)).toBe(0);
-    expect(deflaterChargedOnUse(100 * KiB)).toBe(true);
-    expect(wholeBodyDeltaMemoryBytes(layout, OPEN_RUN_FLUSH_BYTES)).toBe(LITERAL_PATH_MEMORY_BYTES);
-    expect(deflaterChargedOnUse(OPEN_RUN_FLUSH_BYTES)).toBe(false);
-    expect(wholeBodyDeltaMemoryBytes(layout, SCAN_TURN_BYTES)).toBeGreaterThan(LITERAL_PATH_MEMORY_BYTES + 256 * KiB);
-    expect(wholeBodyDeltaMemoryBytes(layout, DECISION_WINDOW_BYTES)).toBeLessThan(deltaMemoryEstimate(layout));
+    expect(wholeBodyDeltaMemoryBytes(100 * 1024)).toBe(100 * 1024 + SCAN_SLICE_BYTES);
+    expect(wholeBodyDeltaMemoryBytes(DECISION_WINDOW_BYTES)).toBeLessThan(deltaMemoryEstimate(layout));
     expect(wholeBodyBytes(1000, 0)).toBe(1000);
     expect(wholeBodyBytes(DECISION_WINDOW_BYTES + 1, 0)).toBeUndefined();
     expect(wholeBodyBytes(undefined, 0)).toBeUndefined();

@@ -236,27 +236,6 @@ describe('DeltaTransform', () => {
     }
   });
 
-  it('asks once before sending runs to the thread pool; refused, deflates every run inline, byte for byte as an idle loop would', async () => {
-    const base = randomBytes(random, 100_000, 43);
-    const body = mutate(random, base, 30); // short runs only: none reaches the 128 KiB at which a run must stream
-    const inline = await transformed(body, base, 1, { deflateInline: () => true });
-    const asked: boolean[] = [];
-    const refused = await transformed(body, base, 1, { deflateInline: () => false, reservePoolDeflater: () => (asked.push(false), false) });
-    expect(asked.length).toBe(1);
-    expect(refused.equals(inline)).toBe(true);
-    const granted: boolean[] = [];
-    const pooled = await transformed(body, base, 1, { deflateInline: () => false, reservePoolDeflater: () => (granted.push(true), true) });
-    expect(granted.length).toBe(1);
-    expect(pooled.equals(inline)).toBe(false); // framed on the pool's stream: other bytes, the same sections
-    const simplify = (bytes: Uint8Array) => readSections(bytes).map((section) => (section.kind === 'Z' ? { kind: 'Z', literal: section.literal } : section));
-    expect(simplify(pooled)).toEqual(simplify(inline));
-    expect(simplify(inline).filter((section) => section.kind === 'Z').length).toBeGreaterThan(5);
-    // An idle loop never asks.
-    const never: boolean[] = [];
-    await transformed(body, base, 1, { deflateInline: () => true, reservePoolDeflater: () => (never.push(true), true) });
-    expect(never).toEqual([]);
-  });
-
   it('makes one valid Z stream of a run longer than many thread-pool segments', async () => {
     const body = randomBytes(random, 500_000, 30);
     const delta = await transformed(body, randomBytes(random, 1000), 7);
