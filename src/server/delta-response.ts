@@ -5,7 +5,9 @@
 // (the size up to which gzip / br are made whole too), else on that prefix,
 // after which the chosen response streams:
 //
-//   1. read the body up to the window (decoding an upstream gzip / br);
+//   1. read the body up to the window (decoding an upstream gzip / br); a
+//      body that ended within it then waits for its turn in the whole-body
+//      queue (whole-body-jobs.ts), in order with the compressions;
 //   2. scan it with a held delta pass (DeltaTransform, or ExtDeltaTransform
 //      for a request that offered the x=1 extension): matching only, no
 //      deflating;
