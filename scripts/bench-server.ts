@@ -1,6 +1,7 @@
 // Load test of the reference server (`npm run bench:server`): `crcsync serve
 // --root ../shared/corpus` in a child process (one server process, and
-// `--workers auto`: one per core), autocannon in this one, the corpus's `new`
+// `--workers auto`: one per core), autocannon in a fresh process per cell
+// (bench-server-load.ts), the corpus's `new`
 // pages requested round-robin by four kinds of client (identity, gzip,
 // brotli, crcsync holding `old`) at 1, 50 and 500 connections; then, at 50
 // connections, gzip and crcsync over only the pairs where the delta wins
@@ -18,38 +19,13 @@ import { join, resolve } from 'node:path';
 import { getDefaultEngine } from '../src/core/embedded-core';
 import { formatIfBlock } from '../src/protocol/if-block';
 
-interface AutocannonRequest {
-  method?: string;
-  path?: string;
-  headers?: Record<string, string>;
-  /** Called before each request is sent; returns the request to send. */
-  setupRequest?: (request: AutocannonRequest) => AutocannonRequest;
-}
-
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number };
-  throughput: { total: number };
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-}
-
-type Autocannon = (options: {
-  url: string;
-  connections: number;
-  duration: number;
-  timeout: number;
-  requests: AutocannonRequest[];
-}) => Promise<AutocannonResult>;
-
-// autocannon ships no types; the fields used here are documented in its README.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const autocannon = require('autocannon') as Autocannon;
+import type { LoadJob, LoadRequest, LoadResult } from './bench-server-load';
 
 const ROOT = resolve(__dirname, '..');
 const CORPUS = resolve(ROOT, '../shared/corpus');
 const CLI = join(ROOT, 'dist/cli.js');
+/** The load generator, one process per cell (scripts/bench-server-load.ts). */
+const LOAD = join(ROOT, 'dist/bench-server-load.js');
 const SECONDS_PER_CELL = Number(process.env.BENCH_SECONDS ?? 4);
 const WARMUP_SECONDS = 1;
 /** A response slower than this counts as an error (at 500 connections a slow client waits in line). */
@@ -59,7 +35,8 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 /** `--workers` values: one process, and one per core. */
 /**
  * '1': one server process; 'auto': --workers auto; 'pinned': one server
- * process on CPU 0 and this process (the load generator) on CPU 1, so the
+ * process on CPU 0 and the load generator (a child of this process, which
+ * is pinned first) on CPU 1, so the
  * two never take each other's core (issue 11: is that steadier?). Pinned
  * only where there are two CPUs and taskset.
  */
@@ -112,15 +89,10 @@ interface Cell {
   failures: number;
 }
 
-/**
- * One request definition that walks the pages round-robin across all
- * connections (autocannon's own request list restarts at the first entry on
- * every connection, which at 500 connections and a few seconds would
- * measure only the first pages).
- */
-function requestsFor(client: Client, pages: Array<{ name: string; old: Buffer }>): AutocannonRequest[] {
+/** The requests of one kind of client, one per page, which the load generator sends round robin. */
+function requestsFor(client: Client, pages: Array<{ name: string; old: Buffer }>): LoadRequest[] {
   const engine = getDefaultEngine();
-  const prepared = pages.map((page) => {
+  return pages.map((page) => {
     const headers: Record<string, string> = {
       identity: { 'accept-encoding': 'identity' },
       gzip: { 'accept-encoding': 'gzip' },
@@ -130,8 +102,25 @@ function requestsFor(client: Client, pages: Array<{ name: string; old: Buffer }>
     }[client];
     return { method: 'GET', path: `/${page.name}/new`, headers };
   });
-  let next = 0;
-  return [{ setupRequest: (request) => ({ ...request, ...prepared[next++ % prepared.length] }) }];
+}
+
+/** Runs one cell's load in a fresh load-generator process (inheriting this process's CPU affinity). */
+function runLoad(job: LoadJob): Promise<LoadResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [LOAD], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`load generator exited with ${code}`));
+      try {
+        resolvePromise(JSON.parse(out) as LoadResult);
+      } catch (error) {
+        reject(error as Error);
+      }
+    });
+    child.stdin!.end(JSON.stringify(job));
+  });
 }
 
 async function startServer(processes: Processes, memory: Memory = 'default'): Promise<{ child: ChildProcess; url: string }> {
@@ -190,24 +179,21 @@ async function measure(
   place: Pick<Cell, 'repeat' | 'processes' | 'pages' | 'memory'>,
   client: Client,
   connections: number,
-  requests: AutocannonRequest[],
+  requests: LoadRequest[],
 ): Promise<Cell> {
   const { child, url } = await startServer(place.processes, place.memory);
   if (place.processes === 'pinned') pinSelf('1');
   try {
-    await autocannon({ url, connections: Math.min(connections, 50), duration: WARMUP_SECONDS, timeout: REQUEST_TIMEOUT_SECONDS, requests });
-    const result = await autocannon({ url, connections, duration: SECONDS_PER_CELL, timeout: REQUEST_TIMEOUT_SECONDS, requests });
-    return {
-      ...place,
+    const result = await runLoad({
+      url,
       connections,
-      client,
-      requestsPerSecond: result.requests.average,
-      p50: result.latency.p50,
-      p99: result.latency.p99,
-      bytesPerResponse: result.requests.total ? result.throughput.total / result.requests.total : 0,
-      peakRssMiB: peakRssMiB(child.pid!),
-      failures: result.errors + result.timeouts + result.non2xx,
-    };
+      warmupConnections: Math.min(connections, 50),
+      warmupSeconds: WARMUP_SECONDS,
+      seconds: SECONDS_PER_CELL,
+      timeoutSeconds: REQUEST_TIMEOUT_SECONDS,
+      requests,
+    });
+    return { ...place, connections, client, ...result, peakRssMiB: peakRssMiB(child.pid!) };
   } finally {
     if (place.processes === 'pinned') pinSelf(ALL_CPUS);
     await stopServer(child);
@@ -295,11 +281,12 @@ function markdown(rows: Row[], info: { pages: number; winners: number; corpusByt
 \`npm run bench:server\` (scripts/bench-server.ts), ${date.slice(0, 10)}.
 Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${process.platform}.
 Load average before / after: ${info.loadBefore} / ${info.loadAfter}.
-Server and load generator (autocannon 8, in the bench's own process) share the machine's cores.
+Server and load generator (autocannon 8, a fresh process per cell: one that ran many cells measured worse the
+longer it ran) share the machine's cores.
 
 Setup: \`crcsync serve --root ../shared/corpus --quiet --workers P\` (fresh server per cell; P = 1,
 and auto = ${info.processes} here; "1 pinned": one server process held to CPU 0 with taskset while the load
-generator, this bench's process, is held to CPU 1, so neither takes the other's core), the ${info.pages} corpus \`new\` pages (${(info.corpusBytes / 1024).toFixed(0)} KiB together)
+generator's process is held to CPU 1, so neither takes the other's core), the ${info.pages} corpus \`new\` pages (${(info.corpusBytes / 1024).toFixed(0)} KiB together)
 requested round-robin; ${WARMUP_SECONDS} s warm-up then ${info.seconds} s per cell, every cell ${REPEATS} times (repeats
 interleaved). Clients: identity (\`Accept-Encoding: identity\`), gzip (level 6), brotli (quality 5),
 crcsync (\`If-Block\` of the pair's \`old\`, \`Accept-Encoding: gzip, br\`). Every response is produced per

@@ -36,6 +36,7 @@ const NODE_ENTRIES = {
   cli: 'src/cli.ts',
   bench: 'scripts/bench.ts',
   'bench-server': 'scripts/bench-server.ts',
+  'bench-server-load': 'scripts/bench-server-load.ts',
   'bench-memory': 'scripts/bench-memory.ts',
   'bench-load': 'scripts/bench-load.ts',
   'bench-ext': 'scripts/measure-ext.ts',
