@@ -49,9 +49,6 @@ export function deltaMemoryEstimate(layout: BlockLayout, extension = 0): number 
   );
 }
 
-/** A held scan gives the event loop a turn after this many body bytes (delta-response.ts), so other requests are not kept waiting; a shorter body is scanned in one go. */
-export const SCAN_TURN_BYTES = 256 * 1024;
-
 /**
  * The body size when a v=1 delta of it is made whole: an identity body whose
  * length the origin states, up to the decision window (delta-response.ts).

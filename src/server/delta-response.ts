@@ -27,7 +27,6 @@ import { CompressionCoding, CompressionSettings, compressOnPool, compressOnce, c
 import type { WholeBodyJobs } from './whole-body-jobs';
 import { DECISION_WINDOW_BYTES, DeltaShape, deltaBeats, guessedRatio, isMostlyNew, nextRaceBytes } from './delta-or-compression';
 import type { DictionaryCompressor } from '../protocol/ext-encoder';
-import { SCAN_TURN_BYTES } from './delta-memory';
 import { DeltaTransform, DeltaTransformOptions } from './delta-transform';
 import { ExtDeltaTransform } from './ext-delta-transform';
 import { HeaderMap, writeHead } from './headers';
@@ -114,6 +113,9 @@ function heldDeltaPass(plan: ResponsePlan, serving: DeltaServing, wholeBody: boo
   }
   return new DeltaTransform(plan.delta!, { ...serving.codecs, held: true, ...(wholeBody ? { deflateInline: () => true } : {}) });
 }
+
+/** The held scan yields to the event loop after this many body bytes, so other requests are not kept waiting. */
+const SCAN_TURN_BYTES = 256 * 1024;
 
 /** The body bytes read before deciding. */
 interface Prefix {

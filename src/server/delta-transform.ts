@@ -43,7 +43,7 @@ const SLICE_END: HeldEvent = { kind: 'slice-end' };
 /** zlib header for deflate with a 32 KiB window at the default level (RFC 1950 §2.2), as the reference sends it. */
 const ZLIB_HEADER = [0x78, 0x9c];
 /** An open literal run is flushed at a chunk boundary once this much of it is unflushed. */
-export const OPEN_RUN_FLUSH_BYTES = 128 * 1024;
+const OPEN_RUN_FLUSH_BYTES = 128 * 1024;
 /** A final, empty fixed-Huffman block (BFINAL=1, BTYPE=01, end-of-block): ends the deflate data. */
 const FINAL_EMPTY_BLOCK = [0x03, 0x00];
 

@@ -56,9 +56,9 @@ export interface CrcsyncHandlerSettings {
    * Bytes all delta encodings in flight may hold together (default 256 MiB,
    * DEFAULT_MAX_DELTA_BUFFER_BYTES). Each delta is charged an upper bound of
    * its buffers when it starts (deltaMemoryEstimate: 1.5 .. 1.9 MiB, an x=1
-   * answer 1.75 .. 2.6 MiB; a delta of a body of known size made whole
-   * its body while it waits for its turn: wholeBodyDeltaMemoryBytes) and credited when
-   * its response ends; a delta that does not fit gets the normal response,
+   * answer 1.75 .. 2.6 MiB; a delta of a body of known size made whole:
+   * its body while it waits for its turn, wholeBodyDeltaMemoryBytes) and
+   * credited when its response ends; a delta that does not fit gets the normal response,
    * logged `pass=busy` (PROTOCOL.md §5).
    */
   maxDeltaBufferBytes?: number;
@@ -103,7 +103,7 @@ export type CrcsyncHandler = ((req: IncomingMessage, res: ServerResponse, next?:
   readonly deltaMemory: Pick<MemoryBudget, 'reservedBytes' | 'reservations' | 'limitBytes'>;
   /** The memory budget of this handler's gzip / br streams in flight. */
   readonly compressionMemory: Pick<MemoryBudget, 'reservedBytes' | 'reservations' | 'limitBytes'>;
-  /** Bodies made whole being compressed, and waiting their turn. */
+  /** Responses made whole being worked on (compressed, or their delta decided), and waiting their turn. */
   readonly wholeBodyJobs: Pick<WholeBodyJobs, 'running' | 'waiting' | 'limit'>;
   /** Plain body sizes remembered (plain-size-memo.ts). */
   readonly plainSizes: Pick<PlainSizeMemo, 'size' | 'limit'>;
@@ -112,11 +112,11 @@ export type CrcsyncHandler = ((req: IncomingMessage, res: ServerResponse, next?:
 };
 
 /**
- * Compressions made whole in flight per thread of the pool: with one per
- * thread the pool idled between jobs and gzip clients lost a quarter of their
- * requests/s; with four, gzip made what it made without the queue, and the
- * encoders waiting in the pool's own queue are still a fixed few
- * (src/server/README.md "Scale").
+ * Turns of the whole-body queue (compressions and deltas made whole) per
+ * thread of the pool: with one per thread the pool idled between jobs and
+ * gzip clients lost a quarter of their requests/s; with four, gzip made what
+ * it made without the queue, and the encoders waiting in the pool's own
+ * queue are still a fixed few (src/server/README.md "Scale").
  */
 const WHOLE_BODY_JOBS_PER_THREAD = 4;
 

@@ -28,7 +28,7 @@ export class WholeBodyJobs {
 
   /** `limit`: jobs running at once (a few per thread of the pool: handler.ts). */
   constructor(readonly limit: number) {
-    if (!(limit >= 1)) throw new RangeError(`a compression queue needs at least one slot, got ${limit}`);
+    if (!(limit >= 1)) throw new RangeError(`a whole-body queue needs at least one slot, got ${limit}`);
   }
 
   get running(): number {
