@@ -286,7 +286,8 @@ longer it ran) share the machine's cores.
 
 Setup: \`crcsync serve --root ../shared/corpus --quiet --workers P\` (fresh server per cell; P = 1,
 and auto = ${info.processes} here; "1 pinned": one server process held to CPU 0 with taskset while the load
-generator's process is held to CPU 1, so neither takes the other's core), the ${info.pages} corpus \`new\` pages (${(info.corpusBytes / 1024).toFixed(0)} KiB together)
+generator's process is held to CPU 1, so neither takes the other's core). On glibc one \`crcsync serve\` is a parent and its
+server child (malloc tuned: src/server/allocator-tuning.ts). The ${info.pages} corpus \`new\` pages (${(info.corpusBytes / 1024).toFixed(0)} KiB together)
 requested round-robin; ${WARMUP_SECONDS} s warm-up then ${info.seconds} s per cell, every cell ${REPEATS} times (repeats
 interleaved). Clients: identity (\`Accept-Encoding: identity\`), gzip (level 6), brotli (quality 5),
 crcsync (\`If-Block\` of the pair's \`old\`, \`Accept-Encoding: gzip, br\`). Every response is produced per
@@ -296,7 +297,7 @@ delta (the others get br by the never-worse rule). "ample memory": the server st
 client's encoding falls back for want of budget (the default 256 MiB each does). req/s: median over the repeats (min–max); "vs gzip":
 crcsync ÷ gzip requests/s of the same repeat, median (min–max). p50/p99: medians; "bytes/resp" what
 autocannon read per response (headers + body); peak RSS: the largest over the repeats of the server's
-VmHWM, summed over its processes.
+VmHWM, summed over its processes (parent, servers; threads count in their process).
 
 | processes | pages | connections | client | req/s | vs gzip | p50 ms | p99 ms | bytes/resp | peak RSS MiB | errors |
 |---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|

@@ -68,9 +68,20 @@ async function startServer(checkout: string, corpus: string): Promise<Server> {
 }
 
 /** utime + stime of a process, all its threads, in ms. */
-function cpuMsOf(pid: number): number {
+function ownCpuMsOf(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+/** CPU of `crcsync serve` and its children: on glibc the server is a child of the process started (allocator-tuning.ts). */
+function cpuMsOf(pid: number): number {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    children = [];
+  }
+  return [pid, ...children].reduce((sum, each) => sum + ownCpuMsOf(each), 0);
 }
 
 function load(url: string, client: Client, pages: Page[], connections: number, seconds: number) {

@@ -10,7 +10,8 @@ import { CrcsyncHandlerOptions } from './handler';
 import { DEFAULT_MAX_COMPRESSION_BUFFER_BYTES } from './content-coding';
 import { DEFAULT_MAX_DELTA_BUFFER_BYTES } from './delta-memory';
 import { CrcsyncServer, closeServer, createCrcsyncServer, listen } from './server';
-import { isServeWorker, reportListening, runServePrimary, workerCount } from './serve-workers';
+import { isServeWorker, listeningUrlOf, reportListening, runServePrimary, workerCount } from './serve-workers';
+import { SERVER_MALLOC_TUNABLES, isTunedChild, runTunedServer, runsOnGlibc, serverMallocEnv, watchParent } from './allocator-tuning';
 
 export const SERVE_USAGE = `usage: crcsync serve (--root DIR | --upstream URL | --demo) [options]
 
@@ -53,7 +54,12 @@ per response on stderr. Stops on SIGINT / SIGTERM.
                        pool gets its share of the cores, at least 2 (unless
                        UV_THREADPOOL_SIZE is set)
   --log FILE           append the access log to FILE instead of stderr
-  --quiet              no access log`;
+  --quiet              no access log
+
+On Linux with glibc the server runs in a child process whose malloc keeps
+freed memory for the next compression (GLIBC_TUNABLES
+${SERVER_MALLOC_TUNABLES});
+set any glibc.malloc tunable or MALLOC_* variable yourself to choose otherwise.`;
 
 export const SERVE_OPTIONS = {
   root: { type: 'string' },
@@ -188,14 +194,35 @@ function sizeThreadPool(processes: number): void {
   process.env.UV_THREADPOOL_SIZE = String(Math.max(2, Math.ceil(availableParallelism() / processes)));
 }
 
-/** Starts the server (or N of them), prints `crcsync serving URL`, and stops cleanly on SIGINT / SIGTERM. */
+/**
+ * Starts the server (or N of them), prints `crcsync serving URL`, and stops
+ * cleanly on SIGINT / SIGTERM. On glibc the server is a child started with
+ * malloc tuned (allocator-tuning.ts), or with --workers N the workers are.
+ */
 export async function startServe(config: ServeConfig): Promise<RunningServe> {
   sizeThreadPool(config.workers);
-  if (config.workers > 1 && !isServeWorker()) {
-    const url = await runServePrimary(config.workers, (line) => process.stderr.write(line));
+  const serving = isServeWorker() || isTunedChild();
+  // The server processes need malloc tuned before they start (allocator-tuning.ts).
+  const mallocEnv = serving ? null : serverMallocEnv(process.env, runsOnGlibc());
+  const closeThisProcess = async () => void process.kill(process.pid, 'SIGTERM');
+  if (config.workers > 1 && !serving) {
+    const url = await runServePrimary(config.workers, (line) => process.stderr.write(line), mallocEnv ?? {});
     process.stdout.write(`crcsync serving ${url}\n`);
-    return { server: null, url, close: async () => void process.kill(process.pid, 'SIGTERM') };
+    return { server: null, url, close: closeThisProcess };
   }
+  if (mallocEnv) {
+    // The child prints its own URL; this process only passes signals on and exits as it does.
+    const child = runTunedServer(mallocEnv);
+    const url = await new Promise<string>((resolve) =>
+      child.on('message', (message: unknown) => {
+        const reported = listeningUrlOf(message);
+        if (reported !== null) resolve(reported);
+      }),
+    );
+    return { server: null, url, close: closeThisProcess };
+  }
+  const tunedChild = isTunedChild();
+  if (tunedChild) watchParent();
   let log: AccessLogSink | null = null;
   let logStream: ReturnType<typeof createWriteStream> | null = null;
   if (!config.quiet) {
@@ -212,6 +239,7 @@ export async function startServe(config: ServeConfig): Promise<RunningServe> {
   const worker = isServeWorker();
   if (worker) reportListening(url);
   else process.stdout.write(`crcsync serving ${url}\n`);
+  if (tunedChild) reportListening(url);
   const close = () =>
     new Promise<void>((resolve) => {
       process.off('SIGINT', close);

@@ -20,6 +20,11 @@ interface ListeningMessage {
 const isListening = (message: unknown): message is ListeningMessage =>
   typeof message === 'object' && message !== null && typeof (message as ListeningMessage).crcsyncServing === 'string';
 
+/** The URL in a server process's report that it listens (reportListening), or null for any other message. */
+export function listeningUrlOf(message: unknown): string | null {
+  return isListening(message) ? message.crcsyncServing : null;
+}
+
 /** `--workers`: a whole number from 1, or `auto` (one per core the OS gives this process). */
 export function workerCount(text: string | undefined): number | null {
   if (text === undefined) return 1;
@@ -34,7 +39,7 @@ export function isServeWorker(): boolean {
   return cluster.isWorker;
 }
 
-/** A worker's report that its server listens on `url`. */
+/** A server process's report to the process that started it that it listens on `url`. */
 export function reportListening(url: string): void {
   process.send?.({ crcsyncServing: url } satisfies ListeningMessage);
 }
@@ -45,11 +50,12 @@ const RESTART_WINDOW_MS = 10_000;
 const STOP_GRACE_MS = 5_000;
 
 /**
- * The primary: starts `count` workers (this same program, same arguments),
- * resolves the URL once all of them listen, and keeps them running until
- * SIGINT / SIGTERM, which it passes on before it exits.
+ * The primary: starts `count` workers (this same program, same arguments,
+ * `env` added to their environment), resolves the URL once all of them
+ * listen, and keeps them running until SIGINT / SIGTERM, which it passes on
+ * before it exits.
  */
-export function runServePrimary(count: number, log: (line: string) => void): Promise<string> {
+export function runServePrimary(count: number, log: (line: string) => void, env: Record<string, string> = {}): Promise<string> {
   // The workers accept on the shared socket themselves (SCHED_NONE), not through the primary's
   // round robin: a connection the primary had handed to a process that then died would hang there
   // (seen in test/server/serve-workers.test.ts); with the kernel's accept queue, a process that dies
@@ -63,7 +69,7 @@ export function runServePrimary(count: number, log: (line: string) => void): Pro
   return new Promise<string>((resolve, reject) => {
     const listening = new Set<Worker>();
     const start = () => {
-      const worker = cluster.fork();
+      const worker = cluster.fork(env);
       worker.on('message', (message: unknown) => {
         if (!isListening(message)) return;
         listening.add(worker);

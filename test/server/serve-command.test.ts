@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getDefaultEngine } from '../../src/core/embedded-core';
 import { formatIfBlock } from '../../src/protocol/if-block';
+import { runsOnGlibc } from '../../src/server/allocator-tuning';
 import { bundleCli } from '../helpers/bundle-cli';
 import { decodeResponse, fetchRaw, waitFor, withTimeout } from './http-helpers';
 import { makeFixtures } from './fixtures';
@@ -22,8 +23,8 @@ interface Running {
   stderr: () => string;
 }
 
-async function serve(args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function serve(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Running> {
+  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
@@ -39,6 +40,24 @@ function stop(running: Running): Promise<number | null> {
   running.child.kill('SIGTERM');
   return withTimeout(exited, 'serve to exit');
 }
+
+/** The pids of a process's children (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -97,6 +116,42 @@ describe('crcsync serve', () => {
       expect(code).toBe(2);
     } finally {
       await stop(first);
+    }
+  });
+
+  // On glibc the server runs as a child whose malloc keeps freed memory (allocator-tuning.ts).
+  const glibc = runsOnGlibc();
+  if (!glibc) console.log('serve-command: not glibc here: the tuned-malloc child checks are skipped');
+  (glibc ? it : it.skip)('on glibc serves from a child with malloc tuned; SIGTERM stops both, and the child never outlives its parent', async () => {
+    const running = await serve(['--root', work]);
+    const [server] = childrenOf(running.child.pid!);
+    expect(server).toBeDefined();
+    // glibc cuts the variable at its first ':' in the process's own copy, which /proc shows.
+    expect(readFileSync(`/proc/${server}/environ`, 'latin1').split('\0')).toContain('GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4194304');
+    const result = await fetchRaw(`${running.url}/page.html`, { headers: { 'If-Block': formatIfBlock(pair.old, getDefaultEngine())! } });
+    expect(decodeResponse(result, pair.old).equals(pair.new)).toBe(true);
+    expect(await stop(running)).toBe(0);
+    await waitFor(() => !isAlive(server!), 'the server process to stop with its parent');
+
+    const killed = await serve(['--root', work]);
+    const [orphan] = childrenOf(killed.child.pid!);
+    try {
+      killed.child.kill('SIGKILL');
+      await waitFor(() => !isAlive(orphan!) || readFileSync(`/proc/${orphan}/stat`, 'utf8').split(') ')[1]!.startsWith('Z'), 'the server to stop when its parent is killed');
+      await expect(fetchRaw(`${killed.url}/page.html`)).rejects.toThrow();
+    } finally {
+      if (orphan !== undefined && isAlive(orphan)) process.kill(orphan, 'SIGKILL');
+    }
+  });
+
+  (glibc ? it : it.skip)("keeps the operator's own malloc setting: the server runs in the process started", async () => {
+    const running = await serve(['--root', work], { ...process.env, MALLOC_ARENA_MAX: '2' });
+    try {
+      expect(childrenOf(running.child.pid!)).toEqual([]);
+      const result = await fetchRaw(`${running.url}/page.html`);
+      expect(result.status).toBe(200);
+    } finally {
+      expect(await stop(running)).toBe(0);
     }
   });
 

@@ -11,6 +11,7 @@ import { getDefaultEngine } from '../../src/core/embedded-core';
 import { formatIfBlock } from '../../src/protocol/if-block';
 import { serveConfigFromArgs, ServeArgumentError } from '../../src/server/serve-command';
 import { workerCount } from '../../src/server/serve-workers';
+import { runsOnGlibc } from '../../src/server/allocator-tuning';
 import { bundleCli } from '../helpers/bundle-cli';
 import { decodeResponse, fetchRaw, waitFor, withTimeout } from './http-helpers';
 import { makeFixtures } from './fixtures';
@@ -65,6 +66,8 @@ test('two processes on one port: deltas from either; one killed is replaced and 
     expect(stdout.match(/crcsync serving/g)).toHaveLength(1);
     const workers = childrenOf(child.pid!);
     expect(workers).toHaveLength(2);
+    // The workers, not the primary, run with malloc tuned (allocator-tuning.ts; glibc cuts the value at its first ':').
+    if (runsOnGlibc()) for (const pid of workers) expect(readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0')).toContain('GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4194304');
 
     const ask = () => fetchRaw(`${url}/page.html`, { headers: { 'if-block': formatIfBlock(pair.old, getDefaultEngine())!, 'accept-encoding': 'gzip, br' } });
     // Each process accepts for itself: whichever answers, the delta is the same.
