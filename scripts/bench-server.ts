@@ -304,12 +304,12 @@ VmHWM, summed over its processes (parent, servers; threads count in their proces
 ${rows.map(line).join('\n')}
 
 Notes.
-- What a crcsync response costs (server CPU per response, bench/server-cpu.md): on the pairs where
-  the delta wins about 0.6x of a gzip response's (the matcher is WASM, the literal runs a fifth of
-  the bytes, deflated inline while the event loop has room); on the others the client gets br-5,
+- What a crcsync response costs (server CPU per response, bench/server-cpu.md): over the corpus
+  about 0.55x of a gzip response's; on the pairs where the delta wins about 0.45x (the matcher is
+  WASM, the literal runs a fifth of the bytes, deflated inline); on the others the client gets br-5,
   made per request as for a br client (the server remembers per version and If-Block that the delta
-  lost, so after the first such request nothing is scanned), about 1.4x of gzip-6 on those pages.
-  See src/server/README.md "Scale".
+  lost, so after the first such request nothing is scanned), about 1.15x of gzip-6 on those pages
+  (1.8x before crcsync serve tuned glibc's malloc). See src/server/README.md "Scale".
 - With one process per core, HTTP parsing, file reads and every response's CPU spread over the cores;
   the load generator shares them. "1 pinned" gives the server one core of its own and the load
   generator the other: compare its crcsync ÷ gzip range with the unpinned one-process rows to see
