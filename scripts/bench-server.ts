@@ -20,6 +20,7 @@ import { getDefaultEngine } from '../src/core/embedded-core';
 import { formatIfBlock } from '../src/protocol/if-block';
 
 import type { LoadJob, LoadRequest, LoadResult } from './bench-server-load';
+import { processTree } from './process-tree';
 
 const ROOT = resolve(__dirname, '..');
 const CORPUS = resolve(ROOT, '../shared/corpus');
@@ -157,15 +158,9 @@ function peakRssOf(pid: number): number {
   }
 }
 
-/** The server's peak RSS: its process plus, with --workers, every server process under it. */
+/** The server's peak RSS: its process plus every server process under it (the tuned child, or the --workers). */
 function peakRssMiB(pid: number): number {
-  let children: number[] = [];
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    children = [];
-  }
-  return [pid, ...children].reduce((sum, each) => sum + peakRssOf(each), 0);
+  return processTree(pid).reduce((sum, each) => sum + peakRssOf(each), 0);
 }
 
 async function stopServer(child: ChildProcess): Promise<void> {

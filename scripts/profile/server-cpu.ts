@@ -21,6 +21,7 @@ import { getDefaultEngine } from '../../src/core/embedded-core';
 import { formatIfBlock } from '../../src/protocol/if-block';
 import { ReferenceServer, startReferenceServer } from '../bench-load/reference-server';
 import { median } from '../bench-load/report';
+import { processTree } from '../process-tree';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as (options: object) => Promise<{ requests: { total: number }; throughput: { total: number } }>;
@@ -75,13 +76,7 @@ function ownCpuMsOf(pid: number): number {
 
 /** CPU of `crcsync serve` and its children: on glibc the server is a child of the process started (allocator-tuning.ts). */
 function cpuMsOf(pid: number): number {
-  let children: number[] = [];
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    children = [];
-  }
-  return [pid, ...children].reduce((sum, each) => sum + ownCpuMsOf(each), 0);
+  return processTree(pid).reduce((sum, each) => sum + ownCpuMsOf(each), 0);
 }
 
 function load(url: string, client: Client, pages: Page[], connections: number, seconds: number) {

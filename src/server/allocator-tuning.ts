@@ -7,8 +7,8 @@
 // under br load at 50 connections on the 2-core test machine a fifth of the
 // server's CPU was system time, page faults inside brotli's match finder
 // (perf). Keeping up to 32 MiB of freed heap per arena, and taking blocks up
-// to 4 MiB from the heap rather than from mmap, cut br's CPU per response
-// from ~4.4 to ~2.8 ms and gzip's by ~5-10% (src/server/README.md "Scale").
+// to 4 MiB from the heap rather than from mmap, cut br-5's CPU per response
+// from 4.0 to 2.5 ms and gzip's by ~5% (bench/server-cpu.md).
 //
 // glibc reads its tunables when a process starts, so `crcsync serve` starts
 // its server as a child with GLIBC_TUNABLES set, unless the operator chose

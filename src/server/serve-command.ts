@@ -201,7 +201,8 @@ function sizeThreadPool(processes: number): void {
  */
 export async function startServe(config: ServeConfig): Promise<RunningServe> {
   sizeThreadPool(config.workers);
-  const serving = isServeWorker() || isTunedChild();
+  const tunedChild = isTunedChild();
+  const serving = isServeWorker() || tunedChild;
   // The server processes need malloc tuned before they start (allocator-tuning.ts).
   const mallocEnv = serving ? null : serverMallocEnv(process.env, runsOnGlibc());
   const closeThisProcess = async () => void process.kill(process.pid, 'SIGTERM');
@@ -221,7 +222,6 @@ export async function startServe(config: ServeConfig): Promise<RunningServe> {
     );
     return { server: null, url, close: closeThisProcess };
   }
-  const tunedChild = isTunedChild();
   if (tunedChild) watchParent();
   let log: AccessLogSink | null = null;
   let logStream: ReturnType<typeof createWriteStream> | null = null;

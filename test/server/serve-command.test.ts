@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { getDefaultEngine } from '../../src/core/embedded-core';
 import { formatIfBlock } from '../../src/protocol/if-block';
 import { runsOnGlibc } from '../../src/server/allocator-tuning';
+import { childrenOf } from '../../scripts/process-tree';
 import { bundleCli } from '../helpers/bundle-cli';
 import { decodeResponse, fetchRaw, waitFor, withTimeout } from './http-helpers';
 import { makeFixtures } from './fixtures';
@@ -39,15 +40,6 @@ function stop(running: Running): Promise<number | null> {
   const exited = new Promise<number | null>((resolve) => running.child.once('exit', (code) => resolve(code)));
   running.child.kill('SIGTERM');
   return withTimeout(exited, 'serve to exit');
-}
-
-/** The pids of a process's children (Linux /proc). */
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
 }
 
 const isAlive = (pid: number) => {

@@ -12,6 +12,7 @@ import { formatIfBlock } from '../../src/protocol/if-block';
 import { serveConfigFromArgs, ServeArgumentError } from '../../src/server/serve-command';
 import { workerCount } from '../../src/server/serve-workers';
 import { runsOnGlibc } from '../../src/server/allocator-tuning';
+import { childrenOf } from '../../scripts/process-tree';
 import { bundleCli } from '../helpers/bundle-cli';
 import { decodeResponse, fetchRaw, waitFor, withTimeout } from './http-helpers';
 import { makeFixtures } from './fixtures';
@@ -26,16 +27,6 @@ beforeAll(async () => {
   writeFileSync(join(work, 'page.html'), pair.new);
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** The pids of a process's children (Linux /proc). */
-function childrenOf(pid: number): number[] {
-  try {
-    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    return text ? text.split(/\s+/).map(Number) : [];
-  } catch {
-    return [];
-  }
-}
 
 test('--workers: a whole number from 1 to 256, or auto (at least one)', () => {
   expect(workerCount(undefined)).toBe(1);
