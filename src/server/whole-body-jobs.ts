@@ -17,14 +17,45 @@
 //
 // A body still being read holds no slot, so a slow origin holds up no one;
 // a client that leaves while it waits leaves the queue.
+//
+// Deltas' turns take at most about LOOP_PHASE_MS of a phase of the event
+// loop (hold): libuv accepts one new connection per turn of the loop
+// (libuv #3696, in Node 20's libuv 1.46), so a turn spent on deltas is one
+// in which no new client gets in. Started as many as slots were free, a
+// turn ran eight deltas, 15-25 ms, and under load connections were accepted
+// at ~50 a second: of 500 connections opened at once the last waited 2-4 s
+// in the listen queue before their first request was read (strace: one
+// accept4 per turn), and that wait was crcsync's p99 at 500 connections
+// (src/server/README.md "Scale", fifth pass). The first delta of a phase
+// starts as before; the next starts in the microtasks of one that ended
+// while the phase has time, else in the next check phase, after the loop
+// has polled. Compressions run on the thread pool and start as many as
+// there are slots, in the same one order.
 
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CompressionCoding, CompressionSettings, compressOnPool } from './content-coding';
 
+/** A job waiting for a slot; `onLoop`: its work runs on the event loop (a delta's turn), not on the thread pool. */
+interface Waiting {
+  start: () => void;
+  onLoop: boolean;
+}
+
+/**
+ * Deltas' synchronous work a phase of the event loop may run before the next
+ * delta waits for the loop to poll again (the last one may run past it). At
+ * 500 connections opened at once the server accepted them all in 0.4-1.8 s
+ * (before: 2.1-4.4 s); one delta per phase accepted about as fast but cost
+ * requests/s, 2 ms per phase accepted slower (src/server/README.md "Scale").
+ */
+const LOOP_PHASE_MS = 1;
+
 export class WholeBodyJobs {
   private runningJobs = 0;
-  private readonly queue: Array<() => void> = [];
+  private readonly queue: Waiting[] = [];
+  /** When the first job on the event loop started in this phase of the loop; null once the next check phase has come (takeLoopTurn). */
+  private loopPhaseStartedAt: number | null = null;
 
   /** `limit`: jobs running at once (a few per thread of the pool: handler.ts). */
   constructor(readonly limit: number) {
@@ -45,7 +76,7 @@ export class WholeBodyJobs {
   }
 
   async compressBuffer(input: Buffer, coding: CompressionCoding, settings: CompressionSettings, sizeHint: number | undefined, signal: AbortSignal): Promise<Buffer> {
-    const release = await this.hold(signal);
+    const release = await this.take(signal, false);
     try {
       return await compressOnPool(coding, settings, input, sizeHint);
     } finally {
@@ -53,48 +84,97 @@ export class WholeBodyJobs {
     }
   }
 
-  /** Waits for a slot and holds it until the returned function is called (once or more). */
-  async hold(signal: AbortSignal): Promise<() => void> {
-    await this.slot(signal);
+  /**
+   * Waits for a slot for work done on the event loop (a delta's turn) and
+   * holds it until the returned function is called (once or more). Such
+   * turns take about LOOP_PHASE_MS of a phase of the loop at most, so the
+   * loop gets back to its I/O (new connections among it) between them.
+   */
+  hold(signal: AbortSignal): Promise<() => void> {
+    return this.take(signal, true);
+  }
+
+  private async take(signal: AbortSignal, onLoop: boolean): Promise<() => void> {
+    await this.slot(signal, onLoop);
     let held = true;
     return () => {
       if (!held) return;
       held = false;
       this.runningJobs--;
-      // The next job starts in a turn of its own: started from here, one job's
-      // end would run the next one's synchronous work (a delta's scan) in the
-      // same microtask chain, and a queue of them would keep the event loop
-      // from I/O, the thread pool's finished jobs included.
-      if (this.queue.length) setImmediate(() => this.admit());
+      if (!this.queue.length) return;
+      // A delta next in line whose phase still has time starts here, in this
+      // job's microtask chain (one delta per phase cost requests/s). Past
+      // LOOP_PHASE_MS the next job starts in a turn
+      // of its own, or a queue of them would keep the event loop from I/O
+      // (the thread pool's finished jobs, new connections).
+      if (this.queue[0]!.onLoop && this.loopPhaseHasTime()) this.admit(true);
+      else setImmediate(() => this.admit());
     };
   }
 
-  /** Starts waiting jobs while there are free slots. */
-  private admit(): void {
+  /**
+   * Starts waiting jobs in arrival order while there are free slots, at
+   * most one of them on the loop: the first of a phase, or (`chained`, from
+   * a job that just ended) one more while the phase has time. A job on the
+   * loop that may not start now holds the line until the next check phase
+   * (takeLoopTurn): compressions behind it wait that long too, so that
+   * under load they do not overtake every delta (one order for all; the
+   * pool keeps working meanwhile on the compressions it already has).
+   */
+  private admit(chained = false): void {
+    let startedOnLoop = false;
     while (this.runningJobs < this.limit && this.queue.length) {
+      const next = this.queue[0]!;
+      if (next.onLoop) {
+        const mayStart = !startedOnLoop && (chained ? this.loopPhaseHasTime() : this.loopPhaseStartedAt === null);
+        if (!mayStart) return;
+        startedOnLoop = true;
+        this.takeLoopTurn();
+      }
+      this.queue.shift();
       this.runningJobs++;
-      this.queue.shift()!();
+      next.start();
     }
   }
 
+  /** Whether a job on the loop that follows one that ended may start in this phase: none started in it, or they have taken less than LOOP_PHASE_MS. */
+  private loopPhaseHasTime(): boolean {
+    return this.loopPhaseStartedAt === null || performance.now() - this.loopPhaseStartedAt < LOOP_PHASE_MS;
+  }
+
+  /** Notes a job on the loop starting; the first of a phase schedules the next check phase, which opens a new one and admits. */
+  private takeLoopTurn(): void {
+    if (this.loopPhaseStartedAt !== null) return;
+    this.loopPhaseStartedAt = performance.now();
+    setImmediate(() => {
+      this.loopPhaseStartedAt = null;
+      this.admit();
+    });
+  }
+
   /** Resolves once a job may run (counted as running); rejects, leaving the queue, if `signal` aborts first. */
-  private slot(signal: AbortSignal): Promise<void> {
+  private slot(signal: AbortSignal, onLoop: boolean): Promise<void> {
     if (signal.aborted) return Promise.reject(new Error('client went away'));
-    if (this.runningJobs < this.limit && !this.queue.length) {
+    // A job on the loop starts at once only as the first of its phase: the synchronous work of one started earlier in it may not have run yet.
+    if (this.runningJobs < this.limit && !this.queue.length && !(onLoop && this.loopPhaseStartedAt !== null)) {
       this.runningJobs++;
+      if (onLoop) this.takeLoopTurn();
       return Promise.resolve();
     }
     return new Promise((resolve, reject) => {
-      const start = () => {
-        signal.removeEventListener('abort', leave);
-        resolve();
+      const waiting: Waiting = {
+        start: () => {
+          signal.removeEventListener('abort', leave);
+          resolve();
+        },
+        onLoop,
       };
       const leave = () => {
-        const at = this.queue.indexOf(start);
+        const at = this.queue.indexOf(waiting);
         if (at >= 0) this.queue.splice(at, 1);
         reject(new Error('client went away'));
       };
-      this.queue.push(start);
+      this.queue.push(waiting);
       signal.addEventListener('abort', leave, { once: true });
     });
   }

@@ -1,12 +1,14 @@
 // Responses made whole are worked on through one queue (whole-body-jobs.ts):
 // at most `limit` at once, compressions and deltas' turns in one arrival
 // order, a client that leaves while it waits takes its job out, the next job
-// starts in a turn of the event loop of its own, and the bytes are the
-// streamed compressor's. Over HTTP: with one slot, concurrent deltas, gzip
+// starts in a turn of the event loop of its own, at most one delta's turn
+// starts per phase of the loop (so new connections are accepted between
+// them), and the bytes are the streamed compressor's. Over HTTP: with one slot, concurrent deltas, gzip
 // and br, some of whose clients leave, all come out exact and leave the
 // queue empty.
 
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { getDefaultEngine } from '../../src/core/embedded-core';
@@ -90,27 +92,90 @@ describe('WholeBodyJobs', () => {
     expect({ running: jobs.running, waiting: jobs.waiting }).toEqual({ running: 0, waiting: 0 });
   });
 
-  it('starts the next job in a turn of its own, and a client that leaves before that turn takes no slot', async () => {
+  it('starts the next delta in the microtasks of one that ended while their phase of the loop has time, else in a turn of its own; a client that leaves before that turn takes no slot', async () => {
     const jobs = new WholeBodyJobs(1);
     const signal = new AbortController().signal;
+    /** Lets every microtask queued so far run, and nothing of the next phase of the loop. */
+    const microtasksDrained = () => new Promise((resolve) => process.nextTick(resolve));
+    const spin = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
     const first = await jobs.hold(signal);
-    let started = false;
-    const next = jobs.hold(signal).then((release) => ((started = true), release));
+    let chainedStarted = false;
+    const chained = jobs.hold(signal).then((release) => ((chainedStarted = true), release));
     first();
-    await Promise.resolve();
-    await Promise.resolve();
-    expect(started).toBe(false); // not in the microtasks of the job that ended
-    (await next)();
+    first(); // a second call gives back nothing more
+    await microtasksDrained();
+    expect(chainedStarted).toBe(true); // the phase had time: deltas a few at a time
+    const second = await chained;
+    let lateStarted = false;
+    const late = jobs.hold(signal).then((release) => ((lateStarted = true), release));
+    spin(5); // past the phase's time
+    second();
+    await microtasksDrained();
+    expect(lateStarted).toBe(false); // not in the microtasks of the job that ended
+    (await late)();
     // Released while another waits; that one leaves before its turn comes: the slot stays free.
     const holder = await jobs.hold(signal);
     const leaving = new AbortController();
     const gone = jobs.hold(leaving.signal);
+    spin(5);
     holder();
     leaving.abort();
     await expect(gone).rejects.toThrow('client went away');
     await new Promise((resolve) => setImmediate(resolve));
     expect({ running: jobs.running, waiting: jobs.waiting }).toEqual({ running: 0, waiting: 0 });
     (await jobs.hold(signal))();
+  });
+
+  it('starts at most one delta turn per phase of the event loop, so connections waiting to be accepted get in between them', async () => {
+    // libuv accepts one connection per turn of the loop: ten turns run back
+    // to back would leave ten clients in the listen queue until all are done.
+    const server = net.createServer();
+    let accepted = 0;
+    server.on('connection', (socket) => {
+      accepted++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    // From a check phase, so the next check phase comes after a poll.
+    await new Promise((resolve) => setImmediate(resolve));
+    const clients = Array.from({ length: 10 }, () => net.connect(port, '127.0.0.1').on('error', () => undefined));
+    try {
+      const jobs = new WholeBodyJobs(8);
+      const signal = new AbortController().signal;
+      const acceptedAtStart: number[] = [];
+      await Promise.all(
+        clients.map(async () => {
+          const release = await jobs.hold(signal);
+          acceptedAtStart.push(accepted);
+          const spinUntil = performance.now() + 5; // a delta's scan: synchronous work on the loop
+          while (performance.now() < spinUntil);
+          release();
+        }),
+      );
+      // Each turn after the first waited for a phase in which the loop polled, and accepted one more client.
+      expect(acceptedAtStart).toEqual(acceptedAtStart.map((count, index) => Math.max(count, index)));
+      expect(acceptedAtStart[9]).toBeGreaterThanOrEqual(9);
+      // Compressions run on the thread pool: as many start at once as there are slots, and one behind a delta held to the next phase waits with it (one order).
+      const compressions = [0, 1, 2].map(() => jobs.compressBuffer(page, 'gzip', DEFAULT_COMPRESSION, page.length, signal));
+      expect({ running: jobs.running, waiting: jobs.waiting }).toEqual({ running: 3, waiting: 0 });
+      const first = await jobs.hold(signal);
+      const order: string[] = [];
+      const second = jobs.hold(signal).then((release) => (order.push('delta'), release));
+      const behind = jobs.compressBuffer(page, 'gzip', DEFAULT_COMPRESSION, page.length, signal).then(() => order.push('gzip'));
+      expect({ running: jobs.running, waiting: jobs.waiting }).toEqual({ running: 4, waiting: 2 });
+      first();
+      (await second)();
+      await Promise.all([...compressions, behind]);
+      expect(order).toEqual(['delta', 'gzip']);
+      expect({ running: jobs.running, waiting: jobs.waiting }).toEqual({ running: 0, waiting: 0 });
+    } finally {
+      for (const client of clients) client.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('over HTTP with one slot: concurrent deltas, gzip and br, some clients leaving, all exact, and the queue left empty', async () => {
