@@ -24,6 +24,7 @@ import { join, resolve } from 'node:path';
 import { getDefaultEngine } from '../src/core/embedded-core';
 import { formatIfBlock, formatIfBlockFromHashes } from '../src/protocol/if-block';
 import { olderVersion, realisticBody, WORST_CASE_BODY_BYTES } from './bench-bodies';
+import { processTree } from './process-tree';
 
 const ROOT = resolve(__dirname, '..');
 const CLI = process.env.BENCH_CLI ?? join(ROOT, 'dist/cli.js');
@@ -112,10 +113,11 @@ function trickleClient(port: number): { socket: Socket; head: Promise<string> } 
   return { socket, head };
 }
 
+/** VmRSS / VmHWM of the serve's processes together (on glibc the server is a child of the one started: src/server/allocator-tuning.ts). */
 function status(pid: number): { rss: number; hwm: number } {
-  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN) / 1024;
-  return { rss: field('VmRSS'), hwm: field('VmHWM') };
+  const field = (text: string, name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN) / 1024;
+  const texts = processTree(pid).map((each) => readFileSync(`/proc/${each}/status`, 'utf8'));
+  return { rss: texts.reduce((sum, text) => sum + field(text, 'VmRSS'), 0), hwm: texts.reduce((sum, text) => sum + field(text, 'VmHWM'), 0) };
 }
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));

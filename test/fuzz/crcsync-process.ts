@@ -2,19 +2,22 @@
 // from the current src/ (test/helpers/bundle-cli.ts), started on
 // 127.0.0.1 with --port 0. A process of its own, so a crash shows as an exit
 // and its CPU time (all threads, zlib's pool included) can be read from
-// /proc/<pid>/stat around batches of requests.
+// /proc/<pid>/stat around batches of requests: of every process of the
+// serve's tree, since on glibc the server is a child of the process started
+// here (src/server/allocator-tuning.ts), which only waits.
 
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { processTree } from '../../scripts/process-tree';
 import { waitFor, withTimeout } from '../server/http-helpers';
 
 export interface ServeProcess {
   child: ChildProcess;
   url: string;
   stderr(): string;
-  /** CPU time (user + system, all threads) the process has used, in ms. */
+  /** CPU time (user + system, all threads) the serve's processes have used, in ms. */
   cpuMilliseconds(): number;
-  /** Peak resident memory so far (VmHWM), in MiB. */
+  /** Peak resident memory so far (VmHWM) of the serve's processes together, in MiB. */
   peakRssMiB(): number;
   /** SIGTERM; resolves the exit code. */
   stop(): Promise<number | null>;
@@ -53,8 +56,8 @@ export async function startServe(cli: string, args: string[]): Promise<ServeProc
     child,
     url: match[1].replace(/\/$/, ''),
     stderr: () => stderr,
-    cpuMilliseconds: () => processCpuMilliseconds(child.pid!),
-    peakRssMiB: () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024,
+    cpuMilliseconds: () => processTree(child.pid!).reduce((sum, pid) => sum + processCpuMilliseconds(pid), 0),
+    peakRssMiB: () => processTree(child.pid!).reduce((sum, pid) => sum + Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024, 0),
     stop: () => {
       if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
       const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
