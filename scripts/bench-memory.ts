@@ -17,14 +17,14 @@
 // the cells whose name contains text.
 
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, Socket } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { getDefaultEngine } from '../src/core/embedded-core';
 import { formatIfBlock, formatIfBlockFromHashes } from '../src/protocol/if-block';
 import { olderVersion, realisticBody, WORST_CASE_BODY_BYTES } from './bench-bodies';
-import { processTree } from './process-tree';
+import { treeMemoryMiB } from './process-tree';
 
 const ROOT = resolve(__dirname, '..');
 const CLI = process.env.BENCH_CLI ?? join(ROOT, 'dist/cli.js');
@@ -115,9 +115,7 @@ function trickleClient(port: number): { socket: Socket; head: Promise<string> } 
 
 /** VmRSS / VmHWM of the serve's processes together (on glibc the server is a child of the one started: src/server/allocator-tuning.ts). */
 function status(pid: number): { rss: number; hwm: number } {
-  const field = (text: string, name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN) / 1024;
-  const texts = processTree(pid).map((each) => readFileSync(`/proc/${each}/status`, 'utf8'));
-  return { rss: texts.reduce((sum, text) => sum + field(text, 'VmRSS'), 0), hwm: texts.reduce((sum, text) => sum + field(text, 'VmHWM'), 0) };
+  return { rss: treeMemoryMiB(pid, 'VmRSS'), hwm: treeMemoryMiB(pid, 'VmHWM') };
 }
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));

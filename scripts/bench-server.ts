@@ -20,7 +20,7 @@ import { getDefaultEngine } from '../src/core/embedded-core';
 import { formatIfBlock } from '../src/protocol/if-block';
 
 import type { LoadJob, LoadRequest, LoadResult } from './bench-server-load';
-import { processTree } from './process-tree';
+import { treeMemoryMiB } from './process-tree';
 
 const ROOT = resolve(__dirname, '..');
 const CORPUS = resolve(ROOT, '../shared/corpus');
@@ -148,21 +148,6 @@ async function startServer(processes: Processes, memory: Memory = 'default'): Pr
   return { child, url };
 }
 
-/** Peak resident set of a process so far (Linux /proc), in MiB. */
-function peakRssOf(pid: number): number {
-  try {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** The server's peak RSS: its process plus every server process under it (the tuned child, or the --workers). */
-function peakRssMiB(pid: number): number {
-  return processTree(pid).reduce((sum, each) => sum + peakRssOf(each), 0);
-}
-
 async function stopServer(child: ChildProcess): Promise<void> {
   const exited = new Promise<void>((resolvePromise) => child.once('exit', () => resolvePromise()));
   child.kill('SIGTERM');
@@ -188,7 +173,7 @@ async function measure(
       timeoutSeconds: REQUEST_TIMEOUT_SECONDS,
       requests,
     });
-    return { ...place, connections, client, ...result, peakRssMiB: peakRssMiB(child.pid!) };
+    return { ...place, connections, client, ...result, peakRssMiB: treeMemoryMiB(child.pid!, 'VmHWM') };
   } finally {
     if (place.processes === 'pinned') pinSelf(ALL_CPUS);
     await stopServer(child);

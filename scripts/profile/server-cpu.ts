@@ -21,14 +21,12 @@ import { getDefaultEngine } from '../../src/core/embedded-core';
 import { formatIfBlock } from '../../src/protocol/if-block';
 import { ReferenceServer, startReferenceServer } from '../bench-load/reference-server';
 import { median } from '../bench-load/report';
-import { processTree } from '../process-tree';
+import { treeCpuMilliseconds } from '../process-tree';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as (options: object) => Promise<{ requests: { total: number }; throughput: { total: number } }>;
 
 const ROOT = resolve(__dirname, '../..');
-/** Linux reports a process's CPU time in clock ticks of 1/100 s (USER_HZ). */
-const TICKS_PER_SECOND = 100;
 const CLIENTS = ['gzip', 'brotli', 'crcsync'] as const;
 type Client = (typeof CLIENTS)[number];
 
@@ -68,17 +66,6 @@ async function startServer(checkout: string, corpus: string): Promise<Server> {
   return { reference, fullGcs: () => fullGcs };
 }
 
-/** utime + stime of a process, all its threads, in ms. */
-function ownCpuMsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
-}
-
-/** CPU of `crcsync serve` and its children: on glibc the server is a child of the process started (allocator-tuning.ts). */
-function cpuMsOf(pid: number): number {
-  return processTree(pid).reduce((sum, each) => sum + ownCpuMsOf(each), 0);
-}
-
 function load(url: string, client: Client, pages: Page[], connections: number, seconds: number) {
   const prepared = pages.map((page) => ({ method: 'GET', path: `/${page.name}/new`, headers: headersFor(client, page) }));
   let next = 0;
@@ -87,7 +74,7 @@ function load(url: string, client: Client, pages: Page[], connections: number, s
 
 async function measure(server: Server, build: string, label: string, client: Client, pages: Page[], connections: number, seconds: number): Promise<Cell> {
   await load(server.reference.url, client, pages, connections, 1);
-  const cpuBefore = cpuMsOf(server.reference.pid);
+  const cpuBefore = treeCpuMilliseconds(server.reference.pid);
   const gcsBefore = server.fullGcs();
   const result = await load(server.reference.url, client, pages, connections, seconds);
   const responses = Math.max(1, result.requests.total);
@@ -96,7 +83,7 @@ async function measure(server: Server, build: string, label: string, client: Cli
     pages: label,
     client,
     requestsPerSecond: responses / seconds,
-    cpuMsPerResponse: (cpuMsOf(server.reference.pid) - cpuBefore) / responses,
+    cpuMsPerResponse: (treeCpuMilliseconds(server.reference.pid) - cpuBefore) / responses,
     fullGcsPer1000: ((server.fullGcs() - gcsBefore) * 1000) / responses,
     bytesPerResponse: result.throughput.total / responses,
   };

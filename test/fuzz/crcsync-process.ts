@@ -6,9 +6,8 @@
 // serve's tree, since on glibc the server is a child of the process started
 // here (src/server/allocator-tuning.ts), which only waits.
 
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { processTree } from '../../scripts/process-tree';
+import { ChildProcess, spawn } from 'node:child_process';
+import { treeCpuMilliseconds, treeMemoryMiB } from '../../scripts/process-tree';
 import { waitFor, withTimeout } from '../server/http-helpers';
 
 export interface ServeProcess {
@@ -21,26 +20,6 @@ export interface ServeProcess {
   peakRssMiB(): number;
   /** SIGTERM; resolves the exit code. */
   stop(): Promise<number | null>;
-}
-
-let ticksPerSecond = 0;
-function clockTicks(): number {
-  if (!ticksPerSecond) {
-    try {
-      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    } catch {
-      ticksPerSecond = 100;
-    }
-  }
-  return ticksPerSecond;
-}
-
-/** utime + stime of a process from /proc/<pid>/stat (fields 14 and 15, after the parenthesised name). */
-export function processCpuMilliseconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state), so utime (14) is fields[11] and stime (15) fields[12].
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks();
 }
 
 export async function startServe(cli: string, args: string[]): Promise<ServeProcess> {
@@ -56,8 +35,8 @@ export async function startServe(cli: string, args: string[]): Promise<ServeProc
     child,
     url: match[1].replace(/\/$/, ''),
     stderr: () => stderr,
-    cpuMilliseconds: () => processTree(child.pid!).reduce((sum, pid) => sum + processCpuMilliseconds(pid), 0),
-    peakRssMiB: () => processTree(child.pid!).reduce((sum, pid) => sum + Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024, 0),
+    cpuMilliseconds: () => treeCpuMilliseconds(child.pid!),
+    peakRssMiB: () => treeMemoryMiB(child.pid!, 'VmHWM'),
     stop: () => {
       if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
       const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
