@@ -161,11 +161,26 @@ export function compressOnce(coding: CompressionCoding, settings: CompressionSet
 
 /** As compressOnce, always on zlib's thread pool (whole-body-jobs.ts queues these). */
 export function compressOnPool(coding: CompressionCoding, settings: CompressionSettings, input: Buffer, sizeHint?: number): Promise<Buffer> {
+  const chunkSize = outputChunkBytes(input.length);
   return new Promise((resolve, reject) => {
     const done = (error: Error | null, output: Buffer) => (error ? reject(error) : resolve(output));
-    if (coding === 'gzip') zlib.gzip(input, { level: settings.gzipLevel }, done);
-    else zlib.brotliCompress(input, { params: brotliParams(settings, sizeHint) }, done);
+    if (coding === 'gzip') zlib.gzip(input, { level: settings.gzipLevel, chunkSize }, done);
+    else zlib.brotliCompress(input, { params: brotliParams(settings, sizeHint), chunkSize }, done);
   });
+}
+
+/** The largest output buffer a one-call compression gets (compressionMemoryEstimate charges twice the input, which covers it). */
+const MAX_OUTPUT_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * An output buffer that holds the compressed body of a page in one piece:
+ * each time zlib's 16 KiB default fills, the job comes back to the event
+ * loop and goes to the pool again, one more round trip per 16 KiB of output
+ * (issue 11). Half the input holds any page that compresses at all; the
+ * bytes do not depend on the buffer's size.
+ */
+function outputChunkBytes(inputBytes: number): number {
+  return Math.min(MAX_OUTPUT_CHUNK_BYTES, Math.max(zlib.constants.Z_DEFAULT_CHUNK, inputBytes >>> 1));
 }
 
 /** The error a decoder fails with once its output passes the cap (see MAX_DECODED_UPSTREAM_BYTES). */

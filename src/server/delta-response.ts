@@ -63,6 +63,13 @@ export interface DeltaServing {
   compression: CompressionSettings;
   /** The queue a body made whole waits in for its turn: its delta is decided there, its plain body compressed there (whole-body-jobs.ts). */
   wholeBodyJobs: WholeBodyJobs;
+  /**
+   * A delta made whole: whether a literal run is deflated inline, in its
+   * turn (default: always), and where it goes otherwise (a thread beside
+   * the loop: literal-deflate-worker.ts). The turn ends once the runs are
+   * handed there.
+   */
+  wholeBodyRuns?: { inline(): boolean; elsewhere(bytes: Uint8Array): Promise<Uint8Array> };
   /** Charges the delta memory budget (null when it does not fit). */
   chargeDelta(bytes: number): MemoryReservation | null;
   /** What a live delta holds while it streams (deltaMemoryEstimate of this If-Block). */
@@ -111,7 +118,8 @@ function heldDeltaPass(plan: ResponsePlan, serving: DeltaServing, wholeBody: boo
     const { engine, sha1 } = serving.codecs;
     return new ExtDeltaTransform(plan.delta!, { engine, sha1, compressor: serving.extensionCompressor, held: true });
   }
-  return new DeltaTransform(plan.delta!, { ...serving.codecs, held: true, ...(wholeBody ? { deflateInline: () => true } : {}) });
+  const runs = serving.wholeBodyRuns;
+  return new DeltaTransform(plan.delta!, { ...serving.codecs, held: true, ...(wholeBody ? { deflateInline: runs?.inline ?? (() => true), deflateElsewhere: runs?.elsewhere } : {}) });
 }
 
 /** The held scan yields to the event loop after this many body bytes, so other requests are not kept waiting. */
@@ -366,6 +374,8 @@ export async function serveDeltaOrPlain(serving: DeltaServing): Promise<DeltaOut
   let deltaBody: Buffer;
   try {
     delta.release();
+    // Runs deflated beside the loop: the loop's part is done, and the next body in the queue need not wait for them.
+    if (delta.hasPendingJobs) releaseTurn();
     deltaBody = await finishDelta(delta);
   } catch {
     return failed();

@@ -29,6 +29,12 @@ export interface DeltaTransformOptions extends DeltaSectionOptions {
   held?: boolean;
   /** Whether a short literal run is deflated inline, now, rather than on zlib's thread pool (default: always); asked per run. */
   deflateInline?: () => boolean;
+  /**
+   * Where a short run that is not deflated inline goes instead of zlib's
+   * thread pool: one complete zlib stream at level 6, the bytes `deflateSync`
+   * makes (literal-deflate-worker.ts).
+   */
+  deflateElsewhere?: (bytes: Uint8Array) => Promise<Uint8Array>;
 }
 
 /** What the scanner said while held, replayed in order by release(). */
@@ -95,6 +101,7 @@ class NodeZlibRuns {
   constructor(
     private readonly emit: (piece: QueuedSection) => void,
     private readonly inline: () => boolean = () => true,
+    private readonly elsewhere?: (bytes: Uint8Array) => Promise<Uint8Array>,
   ) {}
 
   /** `owned`: the bytes are a copy no one else writes to (a held run's), kept as they are. */
@@ -112,6 +119,14 @@ class NodeZlibRuns {
     this.open = false;
     if (!this.streamed && this.inline()) {
       this.emit(new Uint8Array(deflateSync(this.takeHeld(), { level: 6 })));
+      return;
+    }
+    if (!this.streamed && this.elsewhere) {
+      const input = this.takeHeld();
+      // Should the thread fail (it exits, say), the run is deflated here: the same bytes, a little later.
+      const job = this.elsewhere(input).catch(() => new Uint8Array(deflateSync(input, { level: 6 })));
+      job.catch(() => undefined); // a job still out when the response is destroyed is never awaited
+      this.emit(job);
       return;
     }
     this.deflateHeld();
@@ -203,7 +218,7 @@ export class DeltaTransform extends SectionQueueTransform {
     super();
     const emit = (piece: QueuedSection) => this.enqueue(piece);
     const compressor = options.compressor;
-    this.zlibRuns = compressor ? null : new NodeZlibRuns(emit, options.deflateInline);
+    this.zlibRuns = compressor ? null : new NodeZlibRuns(emit, options.deflateInline, options.deflateElsewhere);
     this.held = options.held ? [] : null;
     const layout = ifBlock.layout;
     let runOpen = false;

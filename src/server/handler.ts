@@ -23,7 +23,7 @@ import {
 } from './content-coding';
 import { DEFAULT_MAX_DELTA_BUFFER_BYTES, deltaMemoryEstimate, wholeBodyDeltaMemoryBytes } from './delta-memory';
 import { WholeBodyJobs } from './whole-body-jobs';
-import { serveDeltaOrPlain } from './delta-response';
+import { DeltaServing, serveDeltaOrPlain } from './delta-response';
 import { deltaBeats } from './delta-or-compression';
 import { DeltaTransformOptions } from './delta-transform';
 import { offeredExtension } from './extension-offer';
@@ -31,6 +31,8 @@ import { addCapability } from './header-passes';
 import { HeaderMap, headerText, writeHead } from './headers';
 import { LoopLoad } from './loop-load';
 import { MemoryBudget } from './memory-budget';
+import { sha1KnowingBody } from './known-body-sha1';
+import { sharedLiteralDeflateWorker } from './literal-deflate-worker';
 import { nodeSha1 } from './node-codecs';
 import { OriginError } from './origin';
 import { OriginChoice, resolveOrigin } from './origin-choice';
@@ -76,6 +78,14 @@ export interface CrcsyncHandlerSettings {
    * four per thread of the pool (UV_THREADPOOL_SIZE, else Node's 4).
    */
   wholeBodyJobs?: number;
+  /**
+   * Where a delta made whole deflates its literal runs: 'when-busy'
+   * (default) inline on the event loop while it has room, on a thread
+   * beside it once the loop is busy (literal-deflate-worker.ts); 'inline'
+   * always on the loop; 'beside' always on the thread. The bytes are the
+   * same.
+   */
+  wholeBodyLiteralRuns?: 'when-busy' | 'inline' | 'beside';
   /**
    * Paths never sent as a delta (BREACH: responses that reflect request
    * input beside a secret), e.g. `['/account/*', '/search']`; see
@@ -144,6 +154,13 @@ function sendError(res: ServerResponse, status: number, message: string, offered
   return body.length;
 }
 
+/** The literal runs of deltas made whole (CrcsyncHandlerSettings.wholeBodyLiteralRuns); the thread starts with the first run sent to it. */
+function wholeBodyLiteralRuns(where: 'when-busy' | 'inline' | 'beside', loopHasRoom: () => boolean): DeltaServing['wholeBodyRuns'] {
+  if (where === 'inline') return undefined;
+  const worker = sharedLiteralDeflateWorker();
+  return { inline: where === 'beside' ? () => false : loopHasRoom, elsewhere: (bytes) => worker.deflate(bytes) };
+}
+
 export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHandler {
   const compression: CompressionSettings = { ...DEFAULT_COMPRESSION, ...options.compression };
   const codecs: DeltaTransformOptions = {
@@ -154,6 +171,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
   // A streaming delta's short literal runs: deflated inline while the loop has room, on the thread pool once it is busy (loop-load.ts). A delta made whole deflates its runs inline, in its turn of the queue (delta-response.ts).
   const loopLoad = new LoopLoad();
   codecs.deflateInline = () => !loopLoad.busy();
+  const wholeBodyRuns = wholeBodyLiteralRuns(options.wholeBodyLiteralRuns ?? 'when-busy', codecs.deflateInline);
   const budget = new MemoryBudget(options.maxDeltaBufferBytes ?? DEFAULT_MAX_DELTA_BUFFER_BYTES);
   const compressionBudget = new MemoryBudget(options.maxCompressionBufferBytes ?? DEFAULT_MAX_COMPRESSION_BUFFER_BYTES);
   const wholeBodyJobs = new WholeBodyJobs(options.wholeBodyJobs ?? WHOLE_BODY_JOBS_PER_THREAD * threadPoolSize());
@@ -262,8 +280,9 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
         body,
         originLength: Number.isFinite(originLength) ? originLength : undefined,
         signal: abort.signal,
-        codecs,
+        codecs: answer.wholeBody ? { ...codecs, sha1: sha1KnowingBody(answer.wholeBody, nodeSha1) } : codecs,
         extensionCompressor: options.extensionCompressor,
+        wholeBodyRuns,
         compression,
         wholeBodyJobs,
         chargeDelta: (bytes) => budget.tryReserve(bytes),

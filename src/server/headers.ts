@@ -10,8 +10,17 @@ export type HeaderMap = Map<string, HeaderValue>;
 /** Names whose usual spelling is not plain Title-Case. */
 const SPELLING: Record<string, string> = { etag: 'ETag', 'content-md5': 'Content-MD5', 'www-authenticate': 'WWW-Authenticate' };
 
+/** Spellings worked out so far: a response names the same few headers every time, and the regular expression was ~1% of the event loop under load (issue 11). */
+const spelled = new Map<string, string>();
+/** Bounded, since a proxied origin chooses its header names: past this, names are spelled afresh. */
+const MAX_SPELLED_NAMES = 512;
+
 export function headerName(lowerCase: string): string {
-  return SPELLING[lowerCase] ?? lowerCase.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+  const known = SPELLING[lowerCase] ?? spelled.get(lowerCase);
+  if (known !== undefined) return known;
+  const name = lowerCase.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+  if (spelled.size < MAX_SPELLED_NAMES) spelled.set(lowerCase, name);
+  return name;
 }
 
 export function headersFromIncoming(headers: IncomingHttpHeaders): HeaderMap {

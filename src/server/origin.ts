@@ -18,6 +18,13 @@ export interface OriginResponse {
    * is never made into a delta (PassThroughReason 'close-delimited').
    */
   bodyEndsAtClose?: boolean;
+  /**
+   * The body's bytes, when the origin holds them whole and never writes to
+   * them (the static origin's kept files): a delta's SHA-1 of them is then
+   * worked out once per Buffer (known-body-sha1.ts). `body` must give
+   * exactly these bytes.
+   */
+  wholeBody?: Buffer;
 }
 
 /**

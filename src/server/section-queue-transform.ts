@@ -23,6 +23,11 @@ export abstract class SectionQueueTransform extends Transform {
 
   /** Held and not yet released. */
   abstract get isHeld(): boolean;
+
+  /** Some queued section is still being compressed elsewhere (thread pool, worker). */
+  get hasPendingJobs(): boolean {
+    return this.pendingJobs > 0;
+  }
   /** The scan has seen the end of the body (its last sections are queued or held). */
   abstract get isFinished(): boolean;
   /** Scans one slice of live input (the last one with `final`); its sections go to enqueue(). */

@@ -159,17 +159,17 @@ export function staticOrigin(root: string, options: StaticOriginOptions = {}): O
     return { path: real, info };
   }
   const files = new FileCache(options.fileCacheBytes ?? DEFAULT_FILE_CACHE_BYTES);
-  /** The body of a GET: the kept bytes of this version, else read whole (and kept) when small, else streamed. */
-  async function bodyOf(requested: string, path: string, info: BigIntStats): Promise<Readable> {
+  /** The body of a GET: the kept bytes of this version (also as wholeBody), else read whole (and kept) when small, else streamed. */
+  async function bodyOf(requested: string, path: string, info: BigIntStats): Promise<{ body: Readable; wholeBody?: Buffer }> {
     const key = files.keyOf(path, info);
-    if (key === null) return createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+    if (key === null) return { body: createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }) };
     const kept = files.get(key, requested);
-    if (kept) return bytesStream(kept);
+    if (kept) return { body: bytesStream(kept), wholeBody: kept };
     const bytes = await readFile(path).catch(() => null);
     // Changed since the stat (or gone): streamed as before, and not kept under the old version's key.
-    if (bytes === null || BigInt(bytes.length) !== info.size) return createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+    if (bytes === null || BigInt(bytes.length) !== info.size) return { body: createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }) };
     files.put(key, bytes, requested);
-    return bytesStream(bytes);
+    return { body: bytesStream(bytes), wholeBody: bytes };
   }
   return async (req) => {
     const method = req.method ?? 'GET';
@@ -203,6 +203,6 @@ export function staticOrigin(root: string, options: StaticOriginOptions = {}): O
       return { status: 304, headers, body: null };
     }
     if (method === 'HEAD') return { status: 200, headers, body: null };
-    return { status: 200, headers, body: await bodyOf(requested, path, info) };
+    return { status: 200, headers, ...(await bodyOf(requested, path, info)) };
   };
 }

@@ -1,0 +1,116 @@
+// Literal runs of deltas made whole, deflated on a thread beside the event
+// loop (literal-deflate-worker.ts): the same bytes as the loop's own
+// deflateSync, a run never lost when the thread is, and the same responses
+// from a server that sends every run there.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { getDefaultEngine } from '../../src/core/embedded-core';
+import { formatIfBlock, parseIfBlock } from '../../src/protocol/if-block';
+import { DeltaTransform } from '../../src/server/delta-transform';
+import { LiteralDeflateWorker, sharedLiteralDeflateWorker } from '../../src/server/literal-deflate-worker';
+import { makeFixtures } from './fixtures';
+import { decodeResponse, fetchLogged, startCrcsync, TestServer } from './http-helpers';
+import { runHeld } from './transform-runs';
+import { mutate, randomBytes, seededRandom } from '../helpers/random';
+
+const engine = getDefaultEngine();
+
+describe('LiteralDeflateWorker', () => {
+  const worker = new LiteralDeflateWorker();
+  afterAll(() => worker.close());
+
+  it("makes exactly deflateSync's zlib stream, job by job, however many are out at once", async () => {
+    const random = seededRandom(7);
+    const inputs = [new Uint8Array(0), Buffer.from('a'), randomBytes(random, 5000, 1), Buffer.from('repeat '.repeat(30_000)), randomBytes(random, 200_000, 2)];
+    const outputs = await Promise.all(inputs.map((input) => worker.deflate(input)));
+    outputs.forEach((output, i) => expect(Buffer.from(output).equals(deflateSync(inputs[i], { level: 6 }))).toBe(true));
+    expect(worker.waiting).toBe(0);
+  });
+
+  it('leaves the input as it was: a view of a kept file is copied, never handed over', async () => {
+    const kept = Buffer.from('a file the static origin keeps in memory '.repeat(100));
+    const view = kept.subarray(0, kept.length);
+    await worker.deflate(view);
+    expect(kept.length).toBe(4100);
+    expect(kept.subarray(0, 6).toString()).toBe('a file');
+  });
+
+  it('rejects the runs still out when it is closed, and starts again for the next', async () => {
+    const own = new LiteralDeflateWorker();
+    const out = own.deflate(randomBytes(seededRandom(3), 2_000_000, 3));
+    const closed = own.close();
+    await expect(out).rejects.toThrow(/closed/);
+    await closed;
+    const again = Buffer.from('after a restart');
+    expect(Buffer.from(await own.deflate(again)).equals(deflateSync(again, { level: 6 }))).toBe(true);
+    await own.close();
+  });
+});
+
+describe('a held DeltaTransform with its runs deflated elsewhere', () => {
+  const random = seededRandom(11);
+  const old = randomBytes(random, 200_000, 5);
+  const body = mutate(random, old, 30);
+  const ifBlock = parseIfBlock(formatIfBlock(old, engine)!);
+  const chunks = [body.subarray(0, 70_000), body.subarray(70_000)];
+  const inline = () => runHeld(new DeltaTransform(ifBlock, { engine, held: true, deflateInline: () => true }), chunks);
+
+  it('sends the bytes of runs deflated inline, with the thread', async () => {
+    const worker = new LiteralDeflateWorker();
+    try {
+      const beside = new DeltaTransform(ifBlock, { engine, held: true, deflateInline: () => false, deflateElsewhere: (bytes) => worker.deflate(bytes) });
+      const [expected, actual] = [await inline(), await runHeld(beside, chunks)];
+      expect(expected.bytes.length).toBeGreaterThan(1000);
+      expect(actual.bytes.equals(expected.bytes)).toBe(true);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('deflates a run itself when the thread fails it: the same bytes', async () => {
+    let asked = 0;
+    const failing = (): Promise<Uint8Array> => {
+      asked++;
+      return Promise.reject(new Error('the literal deflate worker exited (1)'));
+    };
+    const beside = new DeltaTransform(ifBlock, { engine, held: true, deflateInline: () => false, deflateElsewhere: failing });
+    const [expected, actual] = [await inline(), await runHeld(beside, chunks)];
+    expect(asked).toBeGreaterThan(3);
+    expect(actual.bytes.equals(expected.bytes)).toBe(true);
+  });
+});
+
+describe('a server that deflates every literal run beside the loop', () => {
+  const pairs = makeFixtures();
+  let dir: string;
+  let beside: TestServer;
+  let inline: TestServer;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'crcsync-literal-worker-'));
+    for (const pair of pairs) writeFileSync(join(dir, pair.name), pair.new);
+    beside = await startCrcsync({ root: dir, wholeBodyLiteralRuns: 'beside' });
+    inline = await startCrcsync({ root: dir, wholeBodyLiteralRuns: 'inline' });
+  });
+  afterAll(async () => {
+    await Promise.all([beside?.close(), inline?.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers each fixture with the delta the loop makes, and it decodes to the new body', async () => {
+    let deltas = 0;
+    const deflatedBefore = sharedLiteralDeflateWorker().deflated;
+    for (const pair of pairs) {
+      const headers = { 'If-Block': formatIfBlock(pair.old, engine)! };
+      const [fromBeside, fromInline] = await Promise.all([fetchLogged(beside, `/${pair.name}`, { headers }), fetchLogged(inline, `/${pair.name}`, { headers })]);
+      expect(fromBeside.headers['content-encoding']).toBe(fromInline.headers['content-encoding']);
+      expect(fromBeside.body.equals(fromInline.body)).toBe(true);
+      if (fromBeside.headers['content-encoding'] !== 'crcsync') continue;
+      deltas++;
+      expect(decodeResponse(fromBeside, pair.old).equals(pair.new)).toBe(true);
+    }
+    expect(deltas).toBeGreaterThanOrEqual(3);
+    expect(sharedLiteralDeflateWorker().deflated - deflatedBefore).toBeGreaterThanOrEqual(deltas);
+  });
+});
