@@ -23,7 +23,7 @@ import {
 } from './content-coding';
 import { DEFAULT_MAX_DELTA_BUFFER_BYTES, deltaMemoryEstimate, wholeBodyDeltaMemoryBytes } from './delta-memory';
 import { WholeBodyJobs } from './whole-body-jobs';
-import { DeltaServing, serveDeltaOrPlain } from './delta-response';
+import { serveDeltaOrPlain } from './delta-response';
 import { deltaBeats } from './delta-or-compression';
 import { DeltaTransformOptions } from './delta-transform';
 import { offeredExtension } from './extension-offer';
@@ -32,7 +32,7 @@ import { HeaderMap, headerText, writeHead } from './headers';
 import { LoopLoad } from './loop-load';
 import { MemoryBudget } from './memory-budget';
 import { sha1KnowingBody } from './known-body-sha1';
-import { sharedLiteralDeflateWorker } from './literal-deflate-worker';
+import { LiteralRunsPlace, wholeBodyLiteralRuns } from './literal-deflate-worker';
 import { nodeSha1 } from './node-codecs';
 import { OriginError } from './origin';
 import { OriginChoice, resolveOrigin } from './origin-choice';
@@ -85,7 +85,7 @@ export interface CrcsyncHandlerSettings {
    * always on the loop; 'beside' always on the thread. The bytes are the
    * same.
    */
-  wholeBodyLiteralRuns?: 'when-busy' | 'inline' | 'beside';
+  wholeBodyLiteralRuns?: LiteralRunsPlace;
   /**
    * Paths never sent as a delta (BREACH: responses that reflect request
    * input beside a secret), e.g. `['/account/*', '/search']`; see
@@ -152,13 +152,6 @@ function sendError(res: ServerResponse, status: number, message: string, offered
   writeHead(res, status, headers);
   res.end(body);
   return body.length;
-}
-
-/** The literal runs of deltas made whole (CrcsyncHandlerSettings.wholeBodyLiteralRuns); the thread starts with the first run sent to it. */
-function wholeBodyLiteralRuns(where: 'when-busy' | 'inline' | 'beside', loopHasRoom: () => boolean): DeltaServing['wholeBodyRuns'] {
-  if (where === 'inline') return undefined;
-  const worker = sharedLiteralDeflateWorker();
-  return { inline: where === 'beside' ? () => false : loopHasRoom, elsewhere: (bytes) => worker.deflate(bytes) };
 }
 
 export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHandler {

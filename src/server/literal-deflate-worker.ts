@@ -8,6 +8,7 @@
 // loop one message each way, and the bytes are those of the loop's own
 // `deflateSync` (the same zlib, the same level: one complete zlib stream).
 
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 /** Plain CommonJS, evaluated by the worker: nothing to bundle or find on disk. */
@@ -25,6 +26,15 @@ parentPort.on('message', ({ id, bytes }) => {
   parentPort.postMessage({ id, output }, [output.buffer]);
 });
 `;
+
+/**
+ * Runs that may wait for the thread before the loop deflates the next
+ * itself (handler.ts): a run takes the thread ~0.1 ms (the corpus's runs:
+ * median 4 KB, p90 13 KB), so one handed over is back within a few ms.
+ * Unbounded, the backlog grew with the load, and at 500 connections
+ * crcsync's p99 rose above gzip's (1.6-1.9 s against 1.2-1.5 s).
+ */
+export const LITERAL_WORKER_BACKLOG_RUNS = 16;
 
 interface Reply {
   id: number;
@@ -105,4 +115,27 @@ let shared: LiteralDeflateWorker | null = null;
 export function sharedLiteralDeflateWorker(): LiteralDeflateWorker {
   shared ??= new LiteralDeflateWorker();
   return shared;
+}
+
+/** Where a delta made whole deflates its literal runs (CrcsyncHandlerSettings.wholeBodyLiteralRuns). */
+export type LiteralRunsPlace = 'when-busy' | 'inline' | 'beside';
+
+/**
+ * The literal runs of deltas made whole, for delta-response.ts (undefined:
+ * always inline). 'when-busy' hands a run to the thread only when all three
+ * hold: the loop is busy (else inline costs no one a wait), the thread has
+ * fewer than LITERAL_WORKER_BACKLOG_RUNS waiting (else the run would wait
+ * behind them longer than the loop takes to deflate it), and this process
+ * may run on more than one core (its CPU affinity: held to one core, the
+ * thread could only take turns from the loop).
+ */
+export function wholeBodyLiteralRuns(
+  place: LiteralRunsPlace,
+  loopHasRoom: () => boolean,
+  worker: Pick<LiteralDeflateWorker, 'waiting' | 'deflate'> = sharedLiteralDeflateWorker(),
+  cores: number = availableParallelism(),
+): { inline(): boolean; elsewhere(bytes: Uint8Array): Promise<Uint8Array> } | undefined {
+  if (place === 'inline') return undefined;
+  const inline = place === 'beside' ? () => false : cores < 2 ? () => true : () => loopHasRoom() || worker.waiting >= LITERAL_WORKER_BACKLOG_RUNS;
+  return { inline, elsewhere: (bytes) => worker.deflate(bytes) };
 }

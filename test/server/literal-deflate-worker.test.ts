@@ -9,7 +9,7 @@ import { deflateSync } from 'node:zlib';
 import { getDefaultEngine } from '../../src/core/embedded-core';
 import { formatIfBlock, parseIfBlock } from '../../src/protocol/if-block';
 import { DeltaTransform } from '../../src/server/delta-transform';
-import { LiteralDeflateWorker, sharedLiteralDeflateWorker } from '../../src/server/literal-deflate-worker';
+import { LITERAL_WORKER_BACKLOG_RUNS, LiteralDeflateWorker, sharedLiteralDeflateWorker, wholeBodyLiteralRuns } from '../../src/server/literal-deflate-worker';
 import { makeFixtures } from './fixtures';
 import { decodeResponse, fetchLogged, startCrcsync, TestServer } from './http-helpers';
 import { runHeld } from './transform-runs';
@@ -46,6 +46,39 @@ describe('LiteralDeflateWorker', () => {
     const again = Buffer.from('after a restart');
     expect(Buffer.from(await own.deflate(again)).equals(deflateSync(again, { level: 6 }))).toBe(true);
     await own.close();
+  });
+});
+
+describe('where a delta made whole deflates its literal runs', () => {
+  const state = { loopHasRoom: false, waiting: 0 };
+  const worker = {
+    get waiting() {
+      return state.waiting;
+    },
+    deflate: (bytes: Uint8Array) => Promise.resolve(bytes),
+  };
+  const whenBusy = wholeBodyLiteralRuns('when-busy', () => state.loopHasRoom, worker, 2)!;
+
+  it('when busy: beside the loop only if the loop is busy and the thread keeps up', () => {
+    expect(whenBusy.inline()).toBe(false);
+    for (const [change, reason] of [
+      [{ loopHasRoom: true }, 'the loop has room: no one waits for it'],
+      [{ waiting: LITERAL_WORKER_BACKLOG_RUNS }, 'the thread is behind'],
+    ] as const) {
+      Object.assign(state, { loopHasRoom: false, waiting: LITERAL_WORKER_BACKLOG_RUNS - 1 }, change);
+      expect([reason, whenBusy.inline()]).toEqual([reason, true]);
+    }
+  });
+
+  it('never beside the loop for a process held to one core', () => {
+    Object.assign(state, { loopHasRoom: false, waiting: 0 });
+    expect(wholeBodyLiteralRuns('when-busy', () => false, worker, 1)!.inline()).toBe(true);
+  });
+
+  it("'inline' never uses the thread, 'beside' always does", () => {
+    expect(wholeBodyLiteralRuns('inline', () => false, worker, 2)).toBeUndefined();
+    Object.assign(state, { loopHasRoom: true, waiting: 1000 });
+    expect(wholeBodyLiteralRuns('beside', () => true, worker, 2)!.inline()).toBe(false);
   });
 });
 
