@@ -61,6 +61,11 @@ const FINAL_EMPTY_BLOCK = [0x03, 0x00];
  */
 export const LITERAL_PATH_MEMORY_BYTES = DEFLATE_STATE_BYTES + 3 * (OPEN_RUN_FLUSH_BYTES + SCAN_SLICE_BYTES);
 
+/** A whole literal run as one complete zlib stream: a Z section's payload as it stands. */
+function deflateRun(run: Uint8Array): Uint8Array {
+  return new Uint8Array(deflateSync(run, { level: 6 }));
+}
+
 /**
  * The literal runs of one response, deflated by node's zlib at level 6.
  *
@@ -118,13 +123,13 @@ class NodeZlibRuns {
     if (!runEnds) return;
     this.open = false;
     if (!this.streamed && this.inline()) {
-      this.emit(new Uint8Array(deflateSync(this.takeHeld(), { level: 6 })));
+      this.emit(deflateRun(this.takeHeld()));
       return;
     }
     if (!this.streamed && this.elsewhere) {
       const input = this.takeHeld();
       // Should the thread fail (it exits, say), the run is deflated here: the same bytes, a little later.
-      const job = this.elsewhere(input).catch(() => new Uint8Array(deflateSync(input, { level: 6 })));
+      const job = this.elsewhere(input).catch(() => deflateRun(input));
       job.catch(() => undefined); // a job still out when the response is destroyed is never awaited
       this.emit(job);
       return;

@@ -46,9 +46,12 @@ export class LiteralDeflateWorker {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, { resolve(output: Uint8Array): void; reject(error: Error): void }>();
   private nextId = 0;
+  private deflatedRuns = 0;
 
   /** Runs deflated so far. */
-  deflated = 0;
+  get deflated(): number {
+    return this.deflatedRuns;
+  }
 
   /** Runs sent and not yet back. */
   get waiting(): number {
@@ -84,10 +87,11 @@ export class LiteralDeflateWorker {
       if (!job) return;
       this.pending.delete(reply.id);
       if (reply.output) {
-        this.deflated++;
+        this.deflatedRuns++;
         job.resolve(reply.output);
+      } else {
+        job.reject(new Error(`literal deflate failed: ${reply.error}`));
       }
-      else job.reject(new Error(`literal deflate failed: ${reply.error}`));
     });
     const lost = (error: Error) => {
       if (this.worker !== worker) return;
