@@ -13,17 +13,23 @@ import { Worker } from 'node:worker_threads';
 
 /** Plain CommonJS, evaluated by the worker: nothing to bundle or find on disk. */
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const { deflateSync } = require('node:zlib');
-parentPort.on('message', ({ id, bytes }) => {
-  let output;
-  try {
-    output = new Uint8Array(deflateSync(bytes, { level: 6 }));
-  } catch (error) {
-    parentPort.postMessage({ id, error: String(error && error.message) });
-    return;
+const deflatedRuns = new Int32Array(workerData.deflatedRuns);
+parentPort.on('message', (jobs) => {
+  const replies = [];
+  const outputs = [];
+  for (const { id, bytes } of jobs) {
+    try {
+      const output = new Uint8Array(deflateSync(bytes, { level: 6 }));
+      replies.push({ id, output });
+      outputs.push(output.buffer);
+    } catch (error) {
+      replies.push({ id, error: String(error && error.message) });
+    }
+    Atomics.add(deflatedRuns, 0, 1);
   }
-  parentPort.postMessage({ id, output }, [output.buffer]);
+  parentPort.postMessage(replies, outputs);
 });
 `;
 
@@ -36,6 +42,20 @@ parentPort.on('message', ({ id, bytes }) => {
  */
 export const LITERAL_WORKER_BACKLOG_RUNS = 16;
 
+/**
+ * Runs handed over in one turn of the loop go in one message, each way,
+ * unless they hold this many bytes: a message costs the loop about what
+ * deflating a small run does (a structured clone and a wake-up of the other
+ * thread), and a delta made whole releases its runs in one turn.
+ */
+const BATCH_BYTES = 64 * 1024;
+
+interface Job {
+  id: number;
+  /** A copy in an ArrayBuffer of its own, transferred to the thread. */
+  bytes: Uint8Array<ArrayBuffer>;
+}
+
 interface Reply {
   id: number;
   output?: Uint8Array;
@@ -47,6 +67,13 @@ export class LiteralDeflateWorker {
   private readonly pending = new Map<number, { resolve(output: Uint8Array): void; reject(error: Error): void }>();
   private nextId = 0;
   private deflatedRuns = 0;
+  /** Runs the current thread has deflated, counted by the thread itself (its replies wait for the loop to read them). */
+  private threadDone: Int32Array<ArrayBufferLike> = new Int32Array(1);
+  /** Runs sent to the current thread. */
+  private sentRuns = 0;
+  /** Runs handed over in this turn of the loop, sent together at its end. */
+  private batch: Job[] = [];
+  private batchBytes = 0;
 
   /** Runs deflated so far. */
   get deflated(): number {
@@ -59,43 +86,80 @@ export class LiteralDeflateWorker {
   }
 
   /**
+   * Runs handed over that the thread has not yet deflated: its queue. Not
+   * `waiting`, which also counts runs done whose replies wait for a busy
+   * loop to read them.
+   */
+  get behind(): number {
+    return this.batch.length + this.sentRuns - Atomics.load(this.threadDone, 0);
+  }
+
+  /**
    * `bytes` as one complete zlib stream at level 6, as `deflateSync(bytes,
    * { level: 6 })` makes it. The bytes are copied, never handed over: a view
-   * may share its memory with a body someone else keeps (file-cache.ts).
+   * may share its memory with a body someone else keeps (file-cache.ts). The
+   * copy, an array of its own, is what is transferred to the thread.
    */
   deflate(bytes: Uint8Array): Promise<Uint8Array> {
-    const worker = this.worker ?? this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, bytes });
+      if (this.batch.length === 0) queueMicrotask(() => this.send());
+      this.batch.push({ id, bytes: new Uint8Array(bytes) });
+      this.batchBytes += bytes.length;
+      if (this.batchBytes >= BATCH_BYTES) this.send();
     });
   }
 
   /** Stops the thread; runs still out are rejected. */
   async close(): Promise<void> {
     const worker = this.worker;
-    this.worker = null;
+    this.forgetThread();
     this.failAll(new Error('the literal deflate worker was closed'));
     await worker?.terminate();
   }
 
+  /** Sends the runs of this turn; runs rejected since (the thread was lost or closed) are left out. */
+  private send(): void {
+    const jobs = this.batch.filter((job) => this.pending.has(job.id));
+    this.batch = [];
+    this.batchBytes = 0;
+    if (jobs.length === 0) return;
+    const worker = this.worker ?? this.start();
+    this.sentRuns += jobs.length;
+    worker.postMessage(
+      jobs,
+      jobs.map((job) => job.bytes.buffer),
+    );
+  }
+
+  /** No thread from now on (the next run starts one), and nothing behind at it. */
+  private forgetThread(): void {
+    this.worker = null;
+    this.threadDone = new Int32Array(1);
+    this.sentRuns = 0;
+  }
+
   private start(): Worker {
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
-    worker.on('message', (reply: Reply) => {
-      const job = this.pending.get(reply.id);
-      if (!job) return;
-      this.pending.delete(reply.id);
-      if (reply.output) {
-        this.deflatedRuns++;
-        job.resolve(reply.output);
-      } else {
-        job.reject(new Error(`literal deflate failed: ${reply.error}`));
+    this.threadDone = new Int32Array(new SharedArrayBuffer(4));
+    this.sentRuns = 0;
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { deflatedRuns: this.threadDone.buffer } });
+    worker.on('message', (replies: Reply[]) => {
+      for (const reply of replies) {
+        const job = this.pending.get(reply.id);
+        if (!job) continue;
+        this.pending.delete(reply.id);
+        if (reply.output) {
+          this.deflatedRuns++;
+          job.resolve(reply.output);
+        } else {
+          job.reject(new Error(`literal deflate failed: ${reply.error}`));
+        }
       }
     });
     const lost = (error: Error) => {
       if (this.worker !== worker) return;
-      this.worker = null; // the next run starts a new one
+      this.forgetThread();
       this.failAll(error);
     };
     worker.on('error', lost);
@@ -136,10 +200,10 @@ export type LiteralRunsPlace = 'when-busy' | 'inline' | 'beside';
 export function wholeBodyLiteralRuns(
   place: LiteralRunsPlace,
   loopHasRoom: () => boolean,
-  worker: Pick<LiteralDeflateWorker, 'waiting' | 'deflate'> = sharedLiteralDeflateWorker(),
+  worker: Pick<LiteralDeflateWorker, 'behind' | 'deflate'> = sharedLiteralDeflateWorker(),
   cores: number = availableParallelism(),
 ): { inline(): boolean; elsewhere(bytes: Uint8Array): Promise<Uint8Array> } | undefined {
   if (place === 'inline') return undefined;
-  const inline = place === 'beside' ? () => false : cores < 2 ? () => true : () => loopHasRoom() || worker.waiting >= LITERAL_WORKER_BACKLOG_RUNS;
+  const inline = place === 'beside' ? () => false : cores < 2 ? () => true : () => loopHasRoom() || worker.behind >= LITERAL_WORKER_BACKLOG_RUNS;
   return { inline, elsewhere: (bytes) => worker.deflate(bytes) };
 }

@@ -3,6 +3,7 @@
 // `crcsync serving <url>` goes to stdout so scripts can read the port.
 
 import { createWriteStream, readFileSync } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { fflateCompressor, fflateDictionaryCompressor, pakoCompressor, pakoDictionaryCompressor } from '../protocol/index';
 import { AccessLogSink, lineLogger } from './access-log';
@@ -11,6 +12,7 @@ import { DEFAULT_MAX_COMPRESSION_BUFFER_BYTES } from './content-coding';
 import { DEFAULT_MAX_DELTA_BUFFER_BYTES } from './delta-memory';
 import { CrcsyncServer, closeServer, createCrcsyncServer, listen } from './server';
 import { isServeWorker, listeningUrlOf, reportListening, runServePrimary, workerCount } from './serve-workers';
+import { DEFAULT_HELPER_NICE, lowerHelperThreads } from './thread-priority';
 import { SERVER_MALLOC_TUNABLES, isTunedChild, runTunedServer, runsOnGlibc, serverMallocEnv, watchParent } from './allocator-tuning';
 
 export const SERVE_USAGE = `usage: crcsync serve (--root DIR | --upstream URL | --demo) [options]
@@ -53,6 +55,10 @@ per response on stderr. Stops on SIGINT / SIGTERM.
                        shared out among them, and each process's thread
                        pool gets its share of the cores, at least 2 (unless
                        UV_THREADPOOL_SIZE is set)
+  --helper-nice N      on Linux, run every thread of a server process but its
+                       event loop N nice steps below it (default ${DEFAULT_HELPER_NICE};
+                       0 leaves them as they are): the loop, which every
+                       response waits on, goes first
   --log FILE           append the access log to FILE instead of stderr
   --quiet              no access log
 
@@ -80,6 +86,7 @@ export const SERVE_OPTIONS = {
   log: { type: 'string' },
   quiet: { type: 'boolean' },
   workers: { type: 'string' },
+  'helper-nice': { type: 'string' },
 } as const;
 
 type FlagValue<Flag> = Flag extends { type: 'boolean' } ? boolean : Flag extends { multiple: true } ? string[] : string;
@@ -114,6 +121,8 @@ export interface ServeConfig {
   quiet: boolean;
   /** Server processes (serve-workers.ts); 1: this process serves. */
   workers: number;
+  /** Nice steps of a serving process's other threads below its event loop (thread-priority.ts). */
+  helperNice: number;
 }
 
 /** Checks the flags and reads the files they name; throws ServeArgumentError for a usage mistake. */
@@ -154,6 +163,7 @@ export function serveConfigFromArgs(values: ServeValues): ServeConfig {
   const share = (bytes: number | undefined, fallback: number) => (workers === 1 ? bytes : Math.floor((bytes ?? fallback) / workers));
   return {
     workers,
+    helperNice: wholeNumber(values['helper-nice'], '--helper-nice', 19) ?? DEFAULT_HELPER_NICE,
     options: {
       ...origin,
       literalCompressor: deflaters[deflater as keyof typeof deflaters],
@@ -236,6 +246,7 @@ export async function startServe(config: ServeConfig): Promise<RunningServe> {
   }
   const server = createCrcsyncServer({ ...config.options, log });
   const url = await listen(server, config.port, config.host);
+  const stopPriorityRescan = await lowerHelperThreads(config.helperNice, () => access(process.cwd()).catch(() => undefined));
   const worker = isServeWorker();
   if (worker) reportListening(url);
   else process.stdout.write(`crcsync serving ${url}\n`);
@@ -244,6 +255,7 @@ export async function startServe(config: ServeConfig): Promise<RunningServe> {
     new Promise<void>((resolve) => {
       process.off('SIGINT', close);
       process.off('SIGTERM', close);
+      stopPriorityRescan();
       void closeServer(server).then(() => (logStream ? logStream.end(resolve) : resolve()));
     }).then(() => {
       // A worker's channel to the primary would keep it alive.

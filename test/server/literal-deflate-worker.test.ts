@@ -37,12 +37,33 @@ describe('LiteralDeflateWorker', () => {
     expect(kept.subarray(0, 6).toString()).toBe('a file');
   });
 
+  it("counts as behind the runs the thread has not deflated, not those whose replies the loop has yet to read", async () => {
+    const own = new LiteralDeflateWorker();
+    try {
+      const random = seededRandom(5);
+      const runs = Array.from({ length: 5 }, (_, i) => randomBytes(random, 3000, 10 + i));
+      const out = runs.map((run) => own.deflate(run));
+      expect(own.behind).toBe(5); // handed over in this turn, not yet sent
+      await Promise.resolve(); // the turn ends: the five go in one message
+      // Keep the loop from reading the replies: the thread's own count still falls to 0.
+      const until = Date.now() + 5000;
+      while (own.behind > 0 && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      expect([own.behind, own.waiting]).toEqual([0, 5]);
+      const outputs = await Promise.all(out);
+      outputs.forEach((output, i) => expect(Buffer.from(output).equals(deflateSync(runs[i]!, { level: 6 }))).toBe(true));
+      expect([own.behind, own.waiting, own.deflated]).toEqual([0, 0, 5]);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('rejects the runs still out when it is closed, and starts again for the next', async () => {
     const own = new LiteralDeflateWorker();
     const out = own.deflate(randomBytes(seededRandom(3), 2_000_000, 3));
     const closed = own.close();
     await expect(out).rejects.toThrow(/closed/);
     await closed;
+    expect(own.behind).toBe(0); // nothing counts against the next thread
     const again = Buffer.from('after a restart');
     expect(Buffer.from(await own.deflate(again)).equals(deflateSync(again, { level: 6 }))).toBe(true);
     await own.close();
@@ -50,10 +71,10 @@ describe('LiteralDeflateWorker', () => {
 });
 
 describe('where a delta made whole deflates its literal runs', () => {
-  const state = { loopHasRoom: false, waiting: 0 };
+  const state = { loopHasRoom: false, behind: 0 };
   const worker = {
-    get waiting() {
-      return state.waiting;
+    get behind() {
+      return state.behind;
     },
     deflate: (bytes: Uint8Array) => Promise.resolve(bytes),
   };
@@ -63,21 +84,21 @@ describe('where a delta made whole deflates its literal runs', () => {
     expect(whenBusy.inline()).toBe(false);
     for (const [change, reason] of [
       [{ loopHasRoom: true }, 'the loop has room: no one waits for it'],
-      [{ waiting: LITERAL_WORKER_BACKLOG_RUNS }, 'the thread is behind'],
+      [{ behind: LITERAL_WORKER_BACKLOG_RUNS }, 'the thread is behind'],
     ] as const) {
-      Object.assign(state, { loopHasRoom: false, waiting: LITERAL_WORKER_BACKLOG_RUNS - 1 }, change);
+      Object.assign(state, { loopHasRoom: false, behind: LITERAL_WORKER_BACKLOG_RUNS - 1 }, change);
       expect([reason, whenBusy.inline()]).toEqual([reason, true]);
     }
   });
 
   it('never beside the loop for a process held to one core', () => {
-    Object.assign(state, { loopHasRoom: false, waiting: 0 });
+    Object.assign(state, { loopHasRoom: false, behind: 0 });
     expect(wholeBodyLiteralRuns('when-busy', () => false, worker, 1)!.inline()).toBe(true);
   });
 
   it("'inline' never uses the thread, 'beside' always does", () => {
     expect(wholeBodyLiteralRuns('inline', () => false, worker, 2)).toBeUndefined();
-    Object.assign(state, { loopHasRoom: true, waiting: 1000 });
+    Object.assign(state, { loopHasRoom: true, behind: 1000 });
     expect(wholeBodyLiteralRuns('beside', () => true, worker, 2)!.inline()).toBe(false);
   });
 });

@@ -3,7 +3,7 @@
 // --port 0; it prints the URL, serves, logs, and stops cleanly on SIGTERM.
 
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getDefaultEngine } from '../../src/core/embedded-core';
@@ -144,6 +144,30 @@ describe('crcsync serve', () => {
       expect(result.status).toBe(200);
     } finally {
       expect(await stop(running)).toBe(0);
+    }
+  });
+
+  /** Nice of each thread of `pid`, from /proc (field 19 of stat). */
+  const threadNice = (pid: number): Map<number, number> =>
+    new Map(readdirSync(`/proc/${pid}/task`).map((tid) => [Number(tid), Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16])]));
+  const linux = process.platform === 'linux';
+  if (!linux) console.log('serve-command: not Linux: the thread priority check is skipped');
+  (linux ? it : it.skip)('runs every thread of the server process but its event loop 5 nice steps below it, or as told by --helper-nice', async () => {
+    for (const [args, steps] of [[[], 5], [['--helper-nice', '0'], 0]] as const) {
+      const running = await serve(['--root', work, ...args]);
+      try {
+        const server = childrenOf(running.child.pid!)[0] ?? running.child.pid!;
+        // A delta starts the thread pool's threads; the priorities are set before the URL is printed.
+        const result = await fetchRaw(`${running.url}/page.html`, { headers: { 'If-Block': formatIfBlock(pair.old, getDefaultEngine())! } });
+        expect(decodeResponse(result, pair.old).equals(pair.new)).toBe(true);
+        const nice = threadNice(server);
+        const loop = nice.get(server)!;
+        const helpers = [...nice].filter(([tid]) => tid !== server).map(([, value]) => value);
+        expect(helpers.length).toBeGreaterThanOrEqual(3); // V8's platform threads and the pool's, at least
+        expect(new Set(helpers)).toEqual(new Set([Math.min(19, loop + steps)]));
+      } finally {
+        expect(await stop(running)).toBe(0);
+      }
     }
   });
 
