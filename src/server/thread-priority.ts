@@ -18,7 +18,7 @@ import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
 /** Nice steps the helper threads run below the event loop by default (`crcsync serve --helper-nice`). */
-export const DEFAULT_HELPER_NICE = 5;
+export const DEFAULT_HELPER_NICE = 10;
 /** The weakest priority Linux has. */
 const LOWEST_PRIORITY = 19;
 /** New threads (the literal-deflate thread starts with its first run) are found this often. */

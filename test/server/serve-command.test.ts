@@ -152,8 +152,8 @@ describe('crcsync serve', () => {
     new Map(readdirSync(`/proc/${pid}/task`).map((tid) => [Number(tid), Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16])]));
   const linux = process.platform === 'linux';
   if (!linux) console.log('serve-command: not Linux: the thread priority check is skipped');
-  (linux ? it : it.skip)('runs every thread of the server process but its event loop 5 nice steps below it, or as told by --helper-nice', async () => {
-    for (const [args, steps] of [[[], 5], [['--helper-nice', '0'], 0]] as const) {
+  (linux ? it : it.skip)('runs every thread of the server process but its event loop 10 nice steps below it, or as told by --helper-nice', async () => {
+    for (const [args, steps] of [[[], 10], [['--helper-nice', '0'], 0]] as const) {
       const running = await serve(['--root', work, ...args]);
       try {
         const server = childrenOf(running.child.pid!)[0] ?? running.child.pid!;
