@@ -10,7 +10,8 @@
 // 3), repeats interleaved. Writes bench/server.md and bench/server.json;
 // crcsync requests/s are given as a ratio to gzip measured in the same
 // repeat (STYLE.md habit 4), median and range over the repeats.
-// `--render` rewrites server.md from server.json without measuring.
+// `--render` rewrites server.md from server.json without measuring;
+// `--pool A.json B.json ...` pools the repeats of several runs into one.
 
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -250,7 +251,21 @@ function processesLabel(processes: Processes, auto: number): string {
   return processes === 'auto' ? String(auto) : processes === 'pinned' ? '1 pinned' : '1';
 }
 
-function markdown(rows: Row[], info: { pages: number; winners: number; corpusBytes: number; seconds: number; processes: number; loadBefore: string; loadAfter: string }, date = new Date().toISOString()): string {
+interface RunInfo {
+  pages: number;
+  winners: number;
+  corpusBytes: number;
+  seconds: number;
+  processes: number;
+  loadBefore: string;
+  loadAfter: string;
+  /** Repeats of each cell (BENCH_REPEATS, or the sum over pooled runs). */
+  repeats?: number;
+  /** Runs pooled by `--pool` (absent: one run). */
+  runs?: number;
+}
+
+function markdown(rows: Row[], info: RunInfo, date = new Date().toISOString()): string {
   const line = (row: Row) => {
     const ratio = row.vsGzip ? `**${row.vsGzip.median.toFixed(2)}×** (${row.vsGzip.min.toFixed(2)}–${row.vsGzip.max.toFixed(2)})` : '';
     return `| ${processesLabel(row.processes, info.processes)}${row.memory === 'ample' ? ', ample memory' : ''} | ${row.pages === 'all' ? 'all' : 'delta wins'} | ${row.connections} | ${row.client} | ${row.requestsPerSecond.toFixed(0)} (${row.requestsPerSecondRange[0].toFixed(0)}–${row.requestsPerSecondRange[1].toFixed(0)}) | ${ratio} | ${row.p50.toFixed(1)} | ${row.p99.toFixed(1)} | ${row.bytesPerResponse.toFixed(0)} | ${row.peakRssMiB.toFixed(0)} | ${row.failures} |`;
@@ -268,8 +283,8 @@ Setup: \`crcsync serve --root ../shared/corpus --quiet --workers P\` (fresh serv
 and auto = ${info.processes} here; "1 pinned": one server process held to CPU 0 with taskset while the load
 generator's process is held to CPU 1, so neither takes the other's core). On glibc one \`crcsync serve\` is a parent and its
 server child (malloc tuned: src/server/allocator-tuning.ts). The ${info.pages} corpus \`new\` pages (${(info.corpusBytes / 1024).toFixed(0)} KiB together)
-requested round-robin; ${WARMUP_SECONDS} s warm-up then ${info.seconds} s per cell, every cell ${REPEATS} times (repeats
-interleaved). Clients: identity (\`Accept-Encoding: identity\`), gzip (level 6), brotli (quality 5),
+requested round-robin; ${WARMUP_SECONDS} s warm-up then ${info.seconds} s per cell, every cell ${info.repeats ?? REPEATS} times (repeats
+interleaved${(info.runs ?? 1) > 1 ? `; ${info.runs} runs of bench:server on the same build, pooled by \`--pool\`: their repeats one after another, load averages run by run` : ''}). Clients: identity (\`Accept-Encoding: identity\`), gzip (level 6), brotli (quality 5),
 crcsync (\`If-Block\` of the pair's \`old\`, \`Accept-Encoding: gzip, br\`). Every response is produced per
 request: no response cache for any client. "delta wins": only the ${info.winners} pairs whose crcsync answer is a
 delta (the others get br by the never-worse rule). "ample memory": the server started with
@@ -317,15 +332,47 @@ function budgetNote(rows: Row[], processes: number): string {
   return `- The memory budgets were full in these cells (responses much larger than the same client's at one connection: br fell back to gzip, gzip to the plain body, deltas to the normal response, as the defaults of --max-compression-memory and --max-delta-memory say): ${degraded.join('; ')}. Their req/s partly counts uncompressed answers, and the crcsync ÷ gzip ratio there compares budgets, not encodings.\n`;
 }
 
+/**
+ * `--pool A.json B.json ...`: several runs' bench/server.json (the same
+ * build) as one report of all their repeats, so a cell's median and range
+ * rest on more than one run's 3 repeats on a noisy machine. Writes
+ * bench/server.md and bench/server.json; nothing is measured.
+ */
+function poolRuns(files: string[]): void {
+  const runs = files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as { info: RunInfo & { date: string }; cells: Cell[] });
+  if (runs.length < 2) throw new Error('--pool wants the bench/server.json of two runs or more');
+  const cells: Cell[] = [];
+  let repeats = 0;
+  for (const run of runs) {
+    const offset = repeats;
+    for (const cell of run.cells) cells.push({ ...cell, repeat: cell.repeat + offset });
+    repeats += Math.max(...run.cells.map((cell) => cell.repeat));
+  }
+  const info = {
+    ...runs[0]!.info,
+    repeats,
+    runs: runs.length,
+    loadBefore: runs.map((run) => run.info.loadBefore).join('; '),
+    loadAfter: runs.map((run) => run.info.loadAfter).join('; '),
+    date: runs[runs.length - 1]!.info.date,
+  };
+  const rows = summarize(cells);
+  writeFileSync(join(ROOT, 'bench/server.md'), markdown(rows, info, info.date));
+  writeFileSync(join(ROOT, 'bench/server.json'), `${JSON.stringify({ info, rows, cells }, null, 2)}\n`);
+  console.log(`wrote bench/server.md, bench/server.json: ${runs.length} runs, ${repeats} repeats per cell`);
+}
+
 /** `--render`: bench/server.md again from bench/server.json (after a change to this report's text; nothing is measured). */
 function renderFromJson(): void {
-  const saved = JSON.parse(readFileSync(join(ROOT, 'bench/server.json'), 'utf8')) as { info: Parameters<typeof markdown>[1] & { date: string }; cells: Cell[] };
+  const saved = JSON.parse(readFileSync(join(ROOT, 'bench/server.json'), 'utf8')) as { info: RunInfo & { date: string }; cells: Cell[] };
   writeFileSync(join(ROOT, 'bench/server.md'), markdown(summarize(saved.cells), saved.info, saved.info.date));
   console.log('wrote bench/server.md from bench/server.json');
 }
 
 async function main(): Promise<void> {
   if (process.argv.includes('--render')) return renderFromJson();
+  const pool = process.argv.indexOf('--pool');
+  if (pool >= 0) return poolRuns(process.argv.slice(pool + 1));
   if (!existsSync(CORPUS)) {
     console.log(`bench:server: ${CORPUS} is not present; nothing to measure.`);
     return;

@@ -4,9 +4,11 @@
 // cores idled: the loop made every delta, and deflating its literal runs
 // was a quarter of that work. zlib's thread pool is no place for them: a
 // job per run there costs the loop about what the run costs, and the runs
-// waited behind the gzip and br bodies queued on it. Here a run costs the
-// loop one message each way, and the bytes are those of the loop's own
-// `deflateSync` (the same zlib, the same level: one complete zlib stream).
+// waited behind the gzip and br bodies queued on it. Here the runs a delta
+// releases in one turn cost the loop one message each way, and the thread
+// runs below the loop's priority (thread-priority.ts). The bytes are those
+// of the loop's own `deflateSync` (the same zlib, the same level: one
+// complete zlib stream).
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
