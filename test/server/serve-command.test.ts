@@ -92,7 +92,7 @@ describe('crcsync serve', () => {
   });
 
   it('rejects bad flags with exit 2 and the usage text', async () => {
-    for (const args of [['serve'], ['serve', '--root', work, '--demo'], ['serve', '--demo', '--port', 'x'], ['serve', '--upstream', 'ftp://x/'], ['serve', '--demo', '--cert', 'a']]) {
+    for (const args of [['serve'], ['serve', '--root', work, '--demo'], ['serve', '--demo', '--port', 'x'], ['serve', '--upstream', 'ftp://x/'], ['serve', '--demo', '--cert', 'a'], ['serve', '--demo', '--helper-nice', '20'], ['serve', '--demo', '--helper-nice', '-1']]) {
       const result = await run(args);
       expect(result.code).toBe(2);
       expect(result.stderr).toContain('usage: crcsync serve');
