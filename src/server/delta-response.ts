@@ -30,6 +30,7 @@ import type { DictionaryCompressor } from '../protocol/ext-encoder';
 import { DeltaTransform, DeltaTransformOptions } from './delta-transform';
 import { ExtDeltaTransform } from './ext-delta-transform';
 import { HeaderMap, writeHead } from './headers';
+import type { WholeBodyRuns } from './literal-deflate-worker';
 import type { MemoryReservation } from './memory-budget';
 import type { PlainSizeMemo } from './plain-size-memo';
 import type { ResponsePlan } from './response-plan';
@@ -69,7 +70,7 @@ export interface DeltaServing {
    * the loop: literal-deflate-worker.ts). The turn ends once the runs are
    * handed there.
    */
-  wholeBodyRuns?: { inline(): boolean; elsewhere(bytes: Uint8Array): Promise<Uint8Array> };
+  wholeBodyRuns?: WholeBodyRuns;
   /** Charges the delta memory budget (null when it does not fit). */
   chargeDelta(bytes: number): MemoryReservation | null;
   /** What a live delta holds while it streams (deltaMemoryEstimate of this If-Block). */

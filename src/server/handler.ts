@@ -161,7 +161,7 @@ export function createCrcsyncHandler(options: CrcsyncHandlerOptions): CrcsyncHan
     compressor: options.literalCompressor,
     sha1: nodeSha1,
   };
-  // A streaming delta's short literal runs: deflated inline while the loop has room, on the thread pool once it is busy (loop-load.ts). A delta made whole deflates its runs inline, in its turn of the queue (delta-response.ts).
+  // A streaming delta's short literal runs: deflated inline while the loop has room, on the thread pool once it is busy (loop-load.ts). A delta made whole deflates its runs in its turn of the queue: inline while the loop has room, on the thread beside it once it is busy (literal-deflate-worker.ts).
   const loopLoad = new LoopLoad();
   codecs.deflateInline = () => !loopLoad.busy();
   const wholeBodyRuns = wholeBodyLiteralRuns(options.wholeBodyLiteralRuns ?? 'when-busy', codecs.deflateInline);

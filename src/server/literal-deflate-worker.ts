@@ -190,6 +190,12 @@ export function sharedLiteralDeflateWorker(): LiteralDeflateWorker {
 /** Where a delta made whole deflates its literal runs (CrcsyncHandlerSettings.wholeBodyLiteralRuns). */
 export type LiteralRunsPlace = 'when-busy' | 'inline' | 'beside';
 
+/** Asked per literal run of a delta made whole: deflate it inline now, or hand it `elsewhere`. */
+export interface WholeBodyRuns {
+  inline(): boolean;
+  elsewhere(bytes: Uint8Array): Promise<Uint8Array>;
+}
+
 /**
  * The literal runs of deltas made whole, for delta-response.ts (undefined:
  * always inline). 'when-busy' hands a run to the thread only when all three
@@ -204,7 +210,7 @@ export function wholeBodyLiteralRuns(
   loopHasRoom: () => boolean,
   worker: Pick<LiteralDeflateWorker, 'behind' | 'deflate'> = sharedLiteralDeflateWorker(),
   cores: number = availableParallelism(),
-): { inline(): boolean; elsewhere(bytes: Uint8Array): Promise<Uint8Array> } | undefined {
+): WholeBodyRuns | undefined {
   if (place === 'inline') return undefined;
   const inline = place === 'beside' ? () => false : cores < 2 ? () => true : () => loopHasRoom() || worker.behind >= LITERAL_WORKER_BACKLOG_RUNS;
   return { inline, elsewhere: (bytes) => worker.deflate(bytes) };
